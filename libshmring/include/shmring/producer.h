@@ -1,0 +1,108 @@
+// Producers: claim space, write, commit (or abort). Lock-free: any number of
+// threads and processes at once; no syscall while no reader is parked.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "shmring/ring.h"
+
+namespace shmring {
+
+class Producer;
+
+// A claimed record: write the payload into data(), then Producer::Commit or Abort.
+// Move-only; destroying an uncommitted reservation aborts it.
+class Reservation {
+ public:
+  Reservation() = default;
+  Reservation(Reservation&& o) noexcept;
+  Reservation& operator=(Reservation&& o) noexcept;
+  ~Reservation();
+
+  [[nodiscard]] std::span<std::byte> data() const { return {data_, len_}; }
+  [[nodiscard]] uint64_t position() const { return pos_; }
+  [[nodiscard]] bool active() const { return owner_ != nullptr; }
+
+ private:
+  friend class Producer;
+  Producer* owner_ = nullptr;
+  std::byte* data_ = nullptr;
+  size_t len_ = 0;
+  uint64_t pos_ = 0;
+  uint16_t type_ = 0;
+};
+
+// Several records claimed in one step (one tail CAS); committed together, in order.
+class BatchReservation {
+ public:
+  BatchReservation() = default;
+  BatchReservation(BatchReservation&& o) noexcept;
+  BatchReservation& operator=(BatchReservation&& o) noexcept;
+  ~BatchReservation();
+
+  [[nodiscard]] size_t size() const { return lens_.size(); }
+  [[nodiscard]] std::span<std::byte> data(size_t i) const;
+  [[nodiscard]] bool active() const { return owner_ != nullptr; }
+
+ private:
+  friend class Producer;
+  Producer* owner_ = nullptr;
+  uint64_t pos_ = 0;  // position of the first record
+  uint16_t type_ = 0;
+  std::vector<uint32_t> lens_;  // our own copy: the ring's headers are not trusted
+};
+
+struct ProducerOptions {
+  // Default wait for Reserve/Write under the block policy.
+  std::chrono::nanoseconds block_timeout = std::chrono::seconds(5);
+};
+
+class Producer {
+ public:
+  // Takes a free (or dead owner's) producer slot; ResourceExhausted if none.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Producer>> Attach(std::shared_ptr<Ring> ring,
+                                                                        ProducerOptions options = {});
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Claims room for a record of `len` payload bytes. Errors: InvalidArgument (len >
+  // max_record), ResourceExhausted (reject, or overwrite blocked by an unfinished
+  // oldest record), DeadlineExceeded (block policy past `timeout`). Failures count as dropped.
+  [[nodiscard]] absl::StatusOr<Reservation> Reserve(size_t len, uint16_t type = 0);
+  [[nodiscard]] absl::StatusOr<Reservation> Reserve(size_t len, uint16_t type,
+                                                    std::chrono::nanoseconds timeout);
+  // Publishes the record. Aborted (FailedPrecondition) if its claim was reclaimed meanwhile.
+  [[nodiscard]] absl::Status Commit(Reservation& r);
+  // Turns the claim into a skip record that readers step over.
+  void Abort(Reservation& r);
+
+  // Copy-in convenience: Reserve + memcpy + Commit.
+  [[nodiscard]] absl::Status Write(std::span<const std::byte> payload, uint16_t type = 0);
+  [[nodiscard]] absl::Status Write(std::string_view payload, uint16_t type = 0);
+
+  // Claims several records at once (they are contiguous and never split by wrap).
+  [[nodiscard]] absl::StatusOr<BatchReservation> ReserveBatch(std::span<const uint32_t> lens,
+                                                              uint16_t type = 0);
+  [[nodiscard]] absl::Status Commit(BatchReservation& b);
+  void Abort(BatchReservation& b);
+
+  [[nodiscard]] uint32_t slot() const;
+
+  struct Impl;
+  explicit Producer(std::unique_ptr<Impl> impl);
+
+ private:
+  friend class Reservation;
+  friend class BatchReservation;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shmring

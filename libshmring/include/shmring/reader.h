@@ -1,0 +1,74 @@
+// Readers: one per consumer group at a time, zero-copy batches, cursor commits.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "shmring/ring.h"
+
+namespace shmring {
+
+// One delivered record. The payload points into the ring (block and reject
+// policies: valid until the next Poll/Commit) or into the reader's own copy
+// buffer (overwrite policy, where producers may reuse the space at any time).
+struct RecordView {
+  uint64_t position = 0;
+  uint16_t type = 0;
+  uint16_t flags = 0;
+  uint32_t producer = 0;  // slot | (slot generation & 0xffff) << 16
+  std::span<const std::byte> payload;
+};
+
+struct ReaderOptions {
+  // true: each Poll first commits the batch the previous Poll returned.
+  bool auto_commit = true;
+  // Spins before parking in Wait.
+  int spin = 200;
+};
+
+// What the reader found when it took over its group (recovery.md §3).
+struct AttachReport {
+  uint64_t resumed_at = 0;         // cursor position the reader starts from
+  uint32_t previous_pid = 0;       // pid of the reader that held the group before (0: none)
+  uint64_t lost_while_away = 0;    // records overwritten while no reader was attached
+};
+
+class Reader {
+ public:
+  // Becomes the group's reader. FailedPrecondition if a live reader holds it.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Reader>> Attach(std::shared_ptr<Ring> ring,
+                                                                      std::string_view group,
+                                                                      ReaderOptions options = {});
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // Up to `max` ready records (possibly none); never blocks. Under the overwrite
+  // policy the batch is copied, validated and committed before it is returned.
+  [[nodiscard]] absl::StatusOr<std::span<const RecordView>> Poll(size_t max = 64);
+  // Like Poll, but spins, then parks on the ring's futex until records arrive or
+  // `timeout` passes (then returns an empty batch).
+  [[nodiscard]] absl::StatusOr<std::span<const RecordView>> Wait(size_t max,
+                                                                 std::chrono::nanoseconds timeout);
+  // Commits the group cursor past everything returned so far. FailedPrecondition
+  // (code kAborted) if a newer reader took the group over: this reader is fenced.
+  [[nodiscard]] absl::Status Commit();
+
+  [[nodiscard]] uint64_t committed_position() const;
+  [[nodiscard]] const AttachReport& attach_report() const;
+  [[nodiscard]] uint32_t group() const;
+
+  struct Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shmring

@@ -1,0 +1,93 @@
+// shmring: a lock-free shared-memory ring for processes and containers on one host.
+//
+// A Ring is a file under /dev/shm (by NAME) or any tmpfs path (a PATH with a
+// '/'), laid out as spec/LAYOUT.md says. Producers (producer.h) claim and
+// commit records; readers (reader.h) consume them per named group.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace shmring {
+
+// What a producer does when the slowest gating group leaves no room.
+enum class Policy : uint32_t {
+  kBlock = 1,      // wait for room until the deadline, then DeadlineExceeded (counted as dropped)
+  kReject = 2,     // fail at once with ResourceExhausted (counted as dropped)
+  kOverwrite = 3,  // move lagging groups past the oldest records (counted per group as overwritten)
+};
+[[nodiscard]] std::string_view PolicyName(Policy p);
+[[nodiscard]] absl::StatusOr<Policy> ParsePolicy(std::string_view name);
+
+struct CreateOptions {
+  uint64_t capacity = 1 << 20;  // data-area bytes: a power of two, 4 KiB .. 1 TiB
+  uint32_t max_record = 0;      // largest payload; 0 means capacity / 4 - 32
+  Policy policy = Policy::kBlock;
+  uint32_t max_producers = 64;  // 1 .. 1024
+  uint32_t max_groups = 16;     // 1 .. 256
+  mode_t mode = 0600;           // file mode (0660 to share with a group)
+  bool checksums = true;        // XXH3 per record
+  std::vector<std::string> groups;  // consumer groups created with the ring, starting at position 0
+  uint64_t initial_position = 0;    // first position (a multiple of 8); tests start near 2^64
+  uint32_t stale_after_ms = 5000;   // heartbeat older than this: stale
+  uint32_t evict_after_ms = 10000;  // a group without a live reader this long stops gating
+  uint32_t unblock_after_ms = 30000;  // a stale producer's claim is reclaimed after this
+};
+
+struct OpenOptions {
+  bool read_only = false;  // map read-only: tools that only look (stat, ls, verify)
+};
+
+struct RingStats;  // stats.h
+
+class Ring {
+ public:
+  // Creates a new ring; fails with AlreadyExists if the file exists, and with
+  // ResourceExhausted (and advice) if the tmpfs cannot hold it.
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<Ring>> Create(std::string_view ring,
+                                                                    const CreateOptions& options);
+  // Attaches to an existing ring after validating every superblock field.
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<Ring>> Open(std::string_view ring,
+                                                                  const OpenOptions& options = {});
+  // Unlinks a ring file (mapped rings keep working in the processes that have them).
+  [[nodiscard]] static absl::Status Remove(std::string_view ring);
+  // NAME -> /dev/shm/NAME; anything with a '/' is a path and is returned as is.
+  [[nodiscard]] static std::string ResolvePath(std::string_view ring);
+
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // Adds a consumer group that starts at the current tail (sees records committed from now on).
+  [[nodiscard]] absl::StatusOr<uint32_t> AddGroup(std::string_view name);
+  // Removes a group that has no live reader; its slot can be reused.
+  [[nodiscard]] absl::Status RemoveGroup(std::string_view name);
+  // Index of a named group, or NotFound.
+  [[nodiscard]] absl::StatusOr<uint32_t> FindGroup(std::string_view name) const;
+
+  [[nodiscard]] RingStats Stats() const;
+
+  [[nodiscard]] const std::string& path() const;
+  [[nodiscard]] uint64_t capacity() const;
+  [[nodiscard]] uint32_t max_record() const;
+  [[nodiscard]] Policy policy() const;
+  [[nodiscard]] bool checksums() const;
+  [[nodiscard]] bool read_only() const;
+
+  struct Impl;  // libshmring/src/ring_impl.h
+  Impl& impl() const { return *impl_; }
+  explicit Ring(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shmring

@@ -1,0 +1,199 @@
+// The on-memory layout of a shmring ring, version 1.0.
+//
+// Every struct here mirrors a table in spec/LAYOUT.md; the static_asserts at
+// the bottom cite the section they check. Shared fields are std::atomic so that
+// every access is explicit about its ordering; the other process is untrusted,
+// so readers load a field once into a local, validate it, then use it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace shmring::layout {
+
+inline constexpr uint64_t kMagic = 0x00474e49524d4853ull;  // "SHMRING\0" little-endian
+inline constexpr uint16_t kMajor = 1;
+inline constexpr uint16_t kMinor = 0;
+
+// Feature bits (spec/LAYOUT.md §2.2). Unknown incompat bits refuse any attach,
+// unknown ro_compat bits refuse a read-write attach, unknown compat bits are ignored.
+inline constexpr uint64_t kCompatChecksums = 1u << 0;
+inline constexpr uint64_t kKnownCompat = kCompatChecksums;
+inline constexpr uint64_t kKnownRoCompat = 0;
+inline constexpr uint64_t kKnownIncompat = 0;
+
+inline constexpr uint64_t kPage = 4096;
+inline constexpr uint64_t kSuperblockSize = 4096;
+inline constexpr uint64_t kControlOffset = 4096;
+inline constexpr uint64_t kControlSize = 4096;
+inline constexpr uint64_t kProducerSlotSize = 256;
+inline constexpr uint64_t kGroupSlotSize = 256;
+inline constexpr uint64_t kMinCapacity = 4096;
+inline constexpr uint64_t kMaxCapacity = 1ull << 40;
+inline constexpr uint32_t kMaxProducers = 1024;
+inline constexpr uint32_t kMaxGroups = 256;
+inline constexpr size_t kGroupNameMax = 63;
+inline constexpr uint64_t kHeaderChecksumOffset = 160;
+
+// §2 Superblock, at offset 0. Written once by the creator before the file is
+// published (rename into place), never modified afterwards.
+struct Superblock {
+  uint64_t magic;             // 0
+  uint16_t major;             // 8
+  uint16_t minor;             // 10
+  uint32_t superblock_size;   // 12
+  uint64_t compat;            // 16
+  uint64_t ro_compat;         // 24
+  uint64_t incompat;          // 32
+  uint64_t capacity;          // 40  data area bytes, power of two
+  uint32_t max_record;        // 48  largest payload in bytes
+  uint32_t policy;            // 52  1 block, 2 reject, 3 overwrite
+  uint32_t max_producers;     // 56
+  uint32_t max_groups;        // 60
+  uint64_t control_offset;    // 64
+  uint64_t producers_offset;  // 72
+  uint64_t groups_offset;     // 80
+  uint64_t data_offset;       // 88
+  uint64_t total_size;        // 96
+  uint32_t producer_slot_size;  // 104
+  uint32_t group_slot_size;     // 108
+  uint64_t initial_position;    // 112
+  int32_t creator_pid;          // 120
+  uint32_t creator_uid;         // 124
+  uint64_t creator_pidns;       // 128
+  uint64_t created_realtime_ns;  // 136
+  uint32_t stale_after_ms;       // 144
+  uint32_t evict_after_ms;       // 148
+  uint32_t unblock_after_ms;     // 152
+  uint32_t reserved0;            // 156
+  uint64_t header_checksum;      // 160  XXH3-64 of bytes [0,160), seed 0
+  uint8_t reserved[kSuperblockSize - 168];
+};
+
+// §3 Control block, at offset 4096. Each hot word sits alone on a 128-byte
+// line (two cache lines: the adjacent-line prefetcher pulls pairs).
+struct Control {
+  std::atomic<uint64_t> tail;  // 0   next position to claim (ever increasing)
+  uint8_t pad0[120];
+  std::atomic<uint32_t> data_seq;      // 128 futex word: bumped when records become readable
+  std::atomic<uint32_t> data_waiters;  // 132 readers parked (or about to park) on data_seq
+  uint8_t pad1[120];
+  std::atomic<uint32_t> space_seq;      // 256 futex word: bumped when a cursor moves
+  std::atomic<uint32_t> space_waiters;  // 260 producers parked on space_seq
+  uint8_t pad2[120];
+  std::atomic<uint64_t> high_water;      // 384 largest depth (bytes) a producer saw
+  std::atomic<uint64_t> groups_added;    // 392
+  std::atomic<uint64_t> groups_removed;  // 400
+  std::atomic<uint64_t> evictions;       // 408
+  std::atomic<uint64_t> reclaims;        // 416 dead claims turned into skip records
+  std::atomic<uint64_t> recoveries;      // 424 Ring::Recover runs that changed something
+  uint8_t pad3[kControlSize - 432];
+};
+
+// §4 Producer slot (256 bytes each, max_producers of them).
+enum SlotState : uint32_t { kSlotFree = 0, kSlotActive = 1, kSlotInit = 2 };
+
+struct ProducerSlot {
+  std::atomic<uint32_t> state;       // 0
+  std::atomic<uint32_t> generation;  // 4  bumped by every new owner
+  std::atomic<int32_t> pid;          // 8
+  std::atomic<uint32_t> uid;         // 12
+  std::atomic<uint64_t> pidns;       // 16 inode of /proc/self/ns/pid
+  std::atomic<uint64_t> start_ns;    // 24 CLOCK_MONOTONIC at attach
+  std::atomic<uint64_t> heartbeat_ns;  // 32 CLOCK_MONOTONIC, refreshed every kHeartbeatEvery records
+  std::atomic<uint64_t> claim_pos;   // 40 intent: position of the claim in flight
+  std::atomic<uint64_t> claim_len;   // 48 intent: bytes of that claim (0: none)
+  uint8_t pad0[8];
+  // counters, written by the owner only (relaxed), read by anyone
+  std::atomic<uint64_t> committed;       // 64 records
+  std::atomic<uint64_t> committed_bytes;  // 72 payload bytes
+  std::atomic<uint64_t> dropped;         // 80 records refused (reject, block deadline, overwrite stuck)
+  std::atomic<uint64_t> aborted;         // 88 records claimed then aborted
+  std::atomic<uint64_t> blocked_ns;      // 96 time spent waiting for space
+  std::atomic<uint64_t> wakeups;         // 104 futex wakes issued
+  std::atomic<uint64_t> abandoned;       // 112 records of this slot reclaimed after its owner died
+  uint8_t pad1[kProducerSlotSize - 120];
+};
+
+// §5 Group slot (256 bytes each, max_groups of them).
+struct GroupSlot {
+  std::atomic<uint64_t> cursor;  // 0  position | kCursorEvicted? | (reader generation & 3)
+  uint8_t pad0[56];
+  std::atomic<uint32_t> state;       // 64 kSlotFree / kSlotInit / kSlotActive
+  std::atomic<uint32_t> generation;  // 68 reader lease, bumped by every new reader
+  std::atomic<int32_t> pid;          // 72 reader pid (0: none)
+  std::atomic<uint32_t> uid;         // 76
+  std::atomic<uint64_t> pidns;       // 80
+  std::atomic<uint64_t> heartbeat_ns;  // 88
+  std::atomic<uint64_t> start_ns;      // 96
+  std::atomic<uint64_t> delivered;     // 104 records (reader-written)
+  std::atomic<uint64_t> delivered_bytes;  // 112
+  std::atomic<uint64_t> corrupt;       // 120 records skipped as corrupt (reader-written)
+  std::atomic<uint64_t> overwritten;   // 128 records skipped by overwriting producers
+  std::atomic<uint64_t> evictions;     // 136 times this group stopped gating (no live reader for evict_after_ms)
+  std::atomic<uint64_t> seen_overwritten;  // 144 `overwritten` as the last reader saw it (lost-while-away report)
+  std::atomic<uint64_t> abandoned;     // 152 abandoned (dead producer) records this group passed
+  char name[kGroupNameMax + 1];        // 160 NUL-terminated
+  std::atomic<uint32_t> reader_waiting;  // 224 reserved for eventfd doorbells (0 in 1.0)
+  uint8_t pad1[kGroupSlotSize - 228];
+};
+
+// §6 Record header, 32 bytes, 8-aligned, at every record position.
+enum RecordState : uint64_t {
+  kBusy = 1,       // claimed, being written
+  kCommitted = 2,  // data record, readable
+  kPadding = 3,    // fills the rest of the lap, no payload
+  kSkip = 4,       // aborted claim: length valid, no payload to deliver
+  kAbandoned = 5,  // claim of a dead producer, reclaimed: length valid, counted as abandoned
+};
+// Cursor word (spec/LAYOUT.md §5.1): the position is 8-aligned, so the low bits carry
+// the reader lease generation (fencing zombies) and the evicted flag.
+inline constexpr uint64_t kCursorGenMask = 3;
+inline constexpr uint64_t kCursorEvicted = 4;
+inline constexpr uint64_t kCursorTagMask = 7;
+// Producer intent (spec/RECOVERY.md §2): claim_len's top bit says the tail CAS succeeded.
+inline constexpr uint64_t kIntentConfirmed = 1ull << 63;
+inline constexpr uint64_t kStateMask = 7;
+inline constexpr uint64_t kRecordHeaderSize = 32;
+inline constexpr uint64_t kAlign = 8;
+
+struct RecordHeader {
+  std::atomic<uint64_t> word;  // 0  (position & ~7) | state
+  uint64_t checksum;           // 8  XXH3-64 of bytes [16, 32+len), seed = position
+  uint32_t len;                // 16 payload bytes
+  uint16_t type;               // 20
+  uint16_t flags;              // 22
+  uint32_t producer;           // 24 slot index | (slot generation & 0xffff) << 16
+  uint32_t reserved;           // 28
+};
+
+constexpr uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) & ~(kAlign - 1); }
+constexpr uint64_t RecordSize(uint64_t len) { return AlignUp(kRecordHeaderSize + len); }
+
+static_assert(sizeof(Superblock) == kSuperblockSize, "spec/LAYOUT.md §2: superblock is 4096 bytes");
+static_assert(offsetof(Superblock, capacity) == 40, "spec/LAYOUT.md §2");
+static_assert(offsetof(Superblock, initial_position) == 112, "spec/LAYOUT.md §2");
+static_assert(offsetof(Superblock, stale_after_ms) == 144, "spec/LAYOUT.md §2");
+static_assert(offsetof(Superblock, header_checksum) == kHeaderChecksumOffset, "spec/LAYOUT.md §2");
+static_assert(sizeof(Control) == kControlSize, "spec/LAYOUT.md §3: control block is 4096 bytes");
+static_assert(offsetof(Control, data_seq) == 128, "spec/LAYOUT.md §3");
+static_assert(offsetof(Control, space_seq) == 256, "spec/LAYOUT.md §3");
+static_assert(offsetof(Control, high_water) == 384, "spec/LAYOUT.md §3");
+static_assert(offsetof(Control, recoveries) == 424, "spec/LAYOUT.md §3");
+static_assert(sizeof(ProducerSlot) == kProducerSlotSize, "spec/LAYOUT.md §4: producer slot is 256 bytes");
+static_assert(offsetof(ProducerSlot, claim_pos) == 40, "spec/LAYOUT.md §4");
+static_assert(offsetof(ProducerSlot, committed) == 64, "spec/LAYOUT.md §4");
+static_assert(offsetof(ProducerSlot, abandoned) == 112, "spec/LAYOUT.md §4");
+static_assert(sizeof(GroupSlot) == kGroupSlotSize, "spec/LAYOUT.md §5: group slot is 256 bytes");
+static_assert(offsetof(GroupSlot, state) == 64, "spec/LAYOUT.md §5");
+static_assert(offsetof(GroupSlot, overwritten) == 128, "spec/LAYOUT.md §5");
+static_assert(offsetof(GroupSlot, abandoned) == 152, "spec/LAYOUT.md §5");
+static_assert(offsetof(GroupSlot, name) == 160, "spec/LAYOUT.md §5");
+static_assert(sizeof(RecordHeader) == kRecordHeaderSize, "spec/LAYOUT.md §6: record header is 32 bytes");
+static_assert(offsetof(RecordHeader, len) == 16, "spec/LAYOUT.md §6");
+static_assert(offsetof(RecordHeader, producer) == 24, "spec/LAYOUT.md §6");
+static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free,
+              "spec/LAYOUT.md §1: shared atomics must be lock-free (address-free)");
+
+}  // namespace shmring::layout

@@ -1,0 +1,319 @@
+// The producer hot path (spec/PROTOCOL.md §3–§4): claim by CAS on the tail,
+// write, commit by CAS on the header word. No syscall unless a reader is parked.
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "producer_impl.h"
+#include "record.h"
+#include "util.h"
+#include "wakeup.h"
+
+namespace shmring {
+
+using namespace layout;
+
+namespace {
+constexpr uint32_t kHeartbeatEvery = 256;  // claims between heartbeat refreshes (vDSO clock)
+
+void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
+  // Owner-only counters: a load and a store, no locked instruction.
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+}  // namespace
+
+Producer::Impl::Impl(std::shared_ptr<Ring> rg, uint32_t idx, SlotLock l, ProducerOptions o)
+    : ring(std::move(rg)),
+      r(ring->impl()),
+      index(idx),
+      slot(r.producer(idx)),
+      producer_id(0),
+      lock(std::move(l)),
+      options(o),
+      limit(0) {}
+
+absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanoseconds timeout) {
+  Control& ctl = r.control();
+  uint64_t deadline = 0;
+  if (++since_heartbeat >= kHeartbeatEvery) {
+    since_heartbeat = 0;
+    slot.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);
+  }
+  uint64_t t = ctl.tail.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t rem = r.capacity - (t & r.mask);
+    const uint64_t pad = rem < size ? rem : 0;  // never split a record: pad to the wrap (§5.3)
+    const uint64_t need = pad + size;
+    const uint64_t end = t + need;
+    if (end - limit > r.capacity) {  // modular: the claim would pass the cached head
+      limit = GatingHead(t);
+      if (end - limit > r.capacity) {
+        if (deadline == 0) deadline = MonotonicNs() + uint64_t(timeout.count());
+        if (absl::Status s = MakeRoom(end, deadline); !s.ok()) {
+          Bump(slot.dropped, 1);
+          return s;
+        }
+        limit = GatingHead(t);
+        t = ctl.tail.load(std::memory_order_relaxed);
+        continue;
+      }
+    }
+    // Intent first (spec/RECOVERY.md §2): if we die after the CAS, a reclaimer
+    // finds which bytes were ours. The release CAS below publishes it.
+    slot.claim_pos.store(t, std::memory_order_relaxed);
+    slot.claim_len.store(need, std::memory_order_relaxed);
+    // Release pairs with the acquire tail load in TryReclaim: whoever sees the
+    // tail past t also sees our intent.
+    if (ctl.tail.compare_exchange_weak(t, end, std::memory_order_release, std::memory_order_relaxed)) {
+      slot.claim_len.store(need | kIntentConfirmed, std::memory_order_relaxed);
+      if (pad >= kRecordHeaderSize) {
+        RecordHeader& ph = r.header_at(t);
+        ph.len = uint32_t(pad - kRecordHeaderSize);
+        ph.producer = producer_id;
+        // Release pairs with Inspect's acquire load of the word.
+        ph.word.store(t | kPadding, std::memory_order_release);
+      }
+      const uint64_t depth = end - limit;
+      if (depth > ctl.high_water.load(std::memory_order_relaxed)) {
+        uint64_t hw = ctl.high_water.load(std::memory_order_relaxed);
+        while (depth > hw && !ctl.high_water.compare_exchange_weak(hw, depth, std::memory_order_relaxed)) {
+        }
+      }
+      return t + pad;
+    }
+  }
+}
+
+void Producer::Impl::WriteBusy(uint64_t pos, uint32_t len, uint16_t type) {
+  RecordHeader& h = r.header_at(pos);
+  h.len = len;
+  h.type = type;
+  h.flags = 0;
+  h.producer = producer_id;
+  h.reserved = 0;
+  // Release pairs with Inspect's acquire: a reclaimer or an overwriting producer
+  // that sees the busy word can trust the length.
+  h.word.store(pos | kBusy, std::memory_order_release);
+}
+
+absl::Status Producer::Impl::CommitOne(uint64_t pos, uint32_t len) {
+  RecordHeader& h = r.header_at(pos);
+  if (r.checksums) h.checksum = RecordChecksum(&h.len, len, pos);
+  uint64_t expected = pos | kBusy;
+  // seq_cst CAS: releases the payload to readers (pairs with Inspect's acquire)
+  // and orders before the data_waiters load in MaybeWake (Dekker with Reader::Wait).
+  if (!h.word.compare_exchange_strong(expected, pos | kCommitted, std::memory_order_seq_cst)) {
+    return absl::AbortedError(absl::StrCat("commit at position ", pos,
+                                           ": the claim was reclaimed (this producer was taken for dead); "
+                                           "the record is not delivered"));
+  }
+  Bump(slot.committed, 1);
+  Bump(slot.committed_bytes, len);
+  return absl::OkStatus();
+}
+
+void Producer::Impl::AbortOne(uint64_t pos) {
+  RecordHeader& h = r.header_at(pos);
+  uint64_t expected = pos | kBusy;
+  // seq_cst for the same reasons as CommitOne: a parked reader must see the skip.
+  if (h.word.compare_exchange_strong(expected, pos | kSkip, std::memory_order_seq_cst)) Bump(slot.aborted, 1);
+}
+
+void Producer::Impl::ClearIntent() {
+  slot.claim_len.store(0, std::memory_order_relaxed);
+  outstanding = false;
+}
+
+void Producer::Impl::MaybeWake() {
+  Control& ctl = r.control();
+  // seq_cst load pairs with the reader's seq_cst data_waiters increment in Wait.
+  if (ctl.data_waiters.load(std::memory_order_seq_cst) != 0) {
+    ctl.data_seq.fetch_add(1, std::memory_order_seq_cst);
+    FutexWakeAll(ctl.data_seq);
+    Bump(slot.wakeups, 1);
+  }
+}
+
+// ---- public API ----
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Producer::~Producer() {
+  if (impl_) {
+    impl_->slot.pid.store(0, std::memory_order_relaxed);
+    // Release pairs with the acquire state load of the next owner / stats.
+    impl_->slot.state.store(kSlotFree, std::memory_order_release);
+  }
+}
+uint32_t Producer::slot() const { return impl_->index; }
+
+absl::StatusOr<Reservation> Producer::Reserve(size_t len, uint16_t type) {
+  return Reserve(len, type, impl_->options.block_timeout);
+}
+
+absl::StatusOr<Reservation> Producer::Reserve(size_t len, uint16_t type, std::chrono::nanoseconds timeout) {
+  Impl& p = *impl_;
+  if (p.outstanding) {
+    return absl::FailedPreconditionError("reserve: this producer already holds an uncommitted reservation "
+                                         "(commit or abort it first; use ReserveBatch for several records)");
+  }
+  if (len > p.r.max_record) {
+    Bump(p.slot.dropped, 1);
+    return absl::InvalidArgumentError(absl::StrCat("record of ", len, " bytes: larger than the ring's max_record ",
+                                                   p.r.max_record));
+  }
+  auto pos = p.Claim(RecordSize(len), timeout);
+  if (!pos.ok()) return pos.status();
+  p.WriteBusy(*pos, uint32_t(len), type);
+  p.outstanding = true;
+  Reservation res;
+  res.owner_ = this;
+  res.data_ = reinterpret_cast<std::byte*>(&p.r.header_at(*pos)) + kRecordHeaderSize;
+  res.len_ = len;
+  res.pos_ = *pos;
+  res.type_ = type;
+  return res;
+}
+
+absl::Status Producer::Commit(Reservation& res) {
+  if (res.owner_ != this) return absl::FailedPreconditionError("commit: reservation is not active on this producer");
+  res.owner_ = nullptr;
+  absl::Status s = impl_->CommitOne(res.pos_, uint32_t(res.len_));
+  impl_->ClearIntent();
+  impl_->MaybeWake();
+  return s;
+}
+
+void Producer::Abort(Reservation& res) {
+  if (res.owner_ != this) return;
+  res.owner_ = nullptr;
+  impl_->AbortOne(res.pos_);
+  impl_->ClearIntent();
+  impl_->MaybeWake();
+}
+
+absl::Status Producer::Write(std::span<const std::byte> payload, uint16_t type) {
+  auto res = Reserve(payload.size(), type);
+  if (!res.ok()) return res.status();
+  if (!payload.empty()) memcpy(res->data().data(), payload.data(), payload.size());
+  return Commit(*res);
+}
+
+absl::Status Producer::Write(std::string_view payload, uint16_t type) {
+  return Write(std::as_bytes(std::span(payload.data(), payload.size())), type);
+}
+
+absl::StatusOr<BatchReservation> Producer::ReserveBatch(std::span<const uint32_t> lens, uint16_t type) {
+  Impl& p = *impl_;
+  if (p.outstanding) {
+    return absl::FailedPreconditionError("reserve: this producer already holds an uncommitted reservation");
+  }
+  uint64_t total = 0;
+  for (uint32_t len : lens) {
+    if (len > p.r.max_record) {
+      Bump(p.slot.dropped, lens.size());
+      return absl::InvalidArgumentError(absl::StrCat("batch record of ", len,
+                                                     " bytes: larger than the ring's max_record ", p.r.max_record));
+    }
+    total += RecordSize(len);
+  }
+  if (lens.empty()) return absl::InvalidArgumentError("empty batch");
+  if (total > p.r.capacity / 2) {
+    Bump(p.slot.dropped, lens.size());
+    return absl::InvalidArgumentError(absl::StrCat("batch of ", total, " bytes: more than half the ring (",
+                                                   p.r.capacity / 2, ")"));
+  }
+  auto pos = p.Claim(total, p.options.block_timeout);
+  if (!pos.ok()) {
+    Bump(p.slot.dropped, lens.size() - 1);  // Claim counted one
+    return pos.status();
+  }
+  uint64_t at = *pos;
+  for (uint32_t len : lens) {
+    p.WriteBusy(at, len, type);
+    at += RecordSize(len);
+  }
+  p.outstanding = true;
+  BatchReservation b;
+  b.owner_ = this;
+  b.pos_ = *pos;
+  b.type_ = type;
+  b.lens_.assign(lens.begin(), lens.end());
+  return b;
+}
+
+std::span<std::byte> BatchReservation::data(size_t i) const {
+  if (owner_ == nullptr || i >= lens_.size()) return {};
+  uint64_t at = pos_;
+  for (size_t k = 0; k < i; ++k) at += RecordSize(lens_[k]);
+  Ring::Impl& r = owner_->impl_->r;
+  return {reinterpret_cast<std::byte*>(&r.header_at(at)) + kRecordHeaderSize, lens_[i]};
+}
+
+absl::Status Producer::Commit(BatchReservation& b) {
+  if (b.owner_ != this) return absl::FailedPreconditionError("commit: batch is not active on this producer");
+  b.owner_ = nullptr;
+  absl::Status first;
+  uint64_t at = b.pos_;
+  for (uint32_t len : b.lens_) {
+    absl::Status s = first.ok() ? impl_->CommitOne(at, len) : absl::OkStatus();
+    if (!s.ok()) first = s;
+    at += RecordSize(len);
+  }
+  impl_->ClearIntent();
+  impl_->MaybeWake();
+  return first;
+}
+
+void Producer::Abort(BatchReservation& b) {
+  if (b.owner_ != this) return;
+  b.owner_ = nullptr;
+  uint64_t at = b.pos_;
+  for (uint32_t len : b.lens_) {
+    impl_->AbortOne(at);
+    at += RecordSize(len);
+  }
+  impl_->ClearIntent();
+  impl_->MaybeWake();
+}
+
+// ---- reservations ----
+
+Reservation::Reservation(Reservation&& o) noexcept
+    : owner_(o.owner_), data_(o.data_), len_(o.len_), pos_(o.pos_), type_(o.type_) {
+  o.owner_ = nullptr;
+}
+Reservation& Reservation::operator=(Reservation&& o) noexcept {
+  if (this != &o) {
+    if (owner_) owner_->Abort(*this);
+    owner_ = o.owner_;
+    data_ = o.data_;
+    len_ = o.len_;
+    pos_ = o.pos_;
+    type_ = o.type_;
+    o.owner_ = nullptr;
+  }
+  return *this;
+}
+Reservation::~Reservation() {
+  if (owner_) owner_->Abort(*this);
+}
+
+BatchReservation::BatchReservation(BatchReservation&& o) noexcept
+    : owner_(o.owner_), pos_(o.pos_), type_(o.type_), lens_(std::move(o.lens_)) {
+  o.owner_ = nullptr;
+}
+BatchReservation& BatchReservation::operator=(BatchReservation&& o) noexcept {
+  if (this != &o) {
+    if (owner_) owner_->Abort(*this);
+    owner_ = o.owner_;
+    pos_ = o.pos_;
+    type_ = o.type_;
+    lens_ = std::move(o.lens_);
+    o.owner_ = nullptr;
+  }
+  return *this;
+}
+BatchReservation::~BatchReservation() {
+  if (owner_) owner_->Abort(*this);
+}
+
+}  // namespace shmring

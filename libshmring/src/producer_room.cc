@@ -1,0 +1,189 @@
+// Producer slow paths: attaching to a slot, finding the gating head, and making
+// room under each policy (spec/PROTOCOL.md §4.2, spec/RECOVERY.md §4).
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "producer_impl.h"
+#include "record.h"
+#include "recovery.h"
+#include "util.h"
+#include "wakeup.h"
+
+namespace shmring {
+
+using namespace layout;
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Attach(std::shared_ptr<Ring> ring, ProducerOptions options) {
+  if (!ring) return absl::InvalidArgumentError("producer attach: null ring");
+  Ring::Impl& r = ring->impl();
+  if (r.read_only) return absl::FailedPreconditionError(absl::StrCat("ring ", r.path, " is open read-only"));
+  for (uint32_t i = 0; i < r.max_producers; ++i) {
+    ProducerSlot& s = r.producer(i);
+    // Acquire pairs with the release state stores of previous owners.
+    if (s.state.load(std::memory_order_acquire) == kSlotActive && LockHeld(r.fd, r.producer_lock_byte(i))) continue;
+    auto lock = SlotLock::TryAcquire(r.path, r.producer_lock_byte(i));
+    if (!lock.ok()) {
+      if (absl::IsUnavailable(lock.status())) continue;
+      return lock.status();
+    }
+    // The slot is ours. A previous owner is dead: settle its claim in flight first.
+    ReclaimSlotIntent(r, i);
+    const uint32_t gen = s.generation.fetch_add(1, std::memory_order_relaxed) + 1;
+    s.pid.store(getpid(), std::memory_order_relaxed);
+    s.uid.store(getuid(), std::memory_order_relaxed);
+    s.pidns.store(SelfPidNamespace(), std::memory_order_relaxed);
+    const uint64_t now = MonotonicNs();
+    s.start_ns.store(now, std::memory_order_relaxed);
+    s.heartbeat_ns.store(now, std::memory_order_relaxed);
+    s.claim_len.store(0, std::memory_order_relaxed);
+    // Release pairs with stats readers' acquire: the identity above is complete.
+    s.state.store(kSlotActive, std::memory_order_release);
+    auto impl = std::make_unique<Impl>(std::move(ring), i, std::move(*lock), options);
+    impl->producer_id = i | ((gen & 0xffff) << 16);
+    impl->limit = impl->GatingHead(impl->r.control().tail.load(std::memory_order_relaxed));
+    return std::make_unique<Producer>(std::move(impl));
+  }
+  return absl::ResourceExhaustedError(absl::StrCat("ring ", r.path, ": all ", r.max_producers,
+                                                   " producer slots are held by live producers"));
+}
+
+uint64_t Producer::Impl::GatingHead(uint64_t tail) {
+  uint64_t oldest = 0;
+  for (uint32_t g = 0; g < r.max_groups; ++g) {
+    GroupSlot& gs = r.group(g);
+    // Acquire pairs with the release store that activates a group (AddGroup).
+    if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;
+    // Acquire pairs with the reader's cursor commit CAS (Reader::Commit): its reads
+    // of the records below the cursor happened before we reuse their space.
+    const uint64_t w = gs.cursor.load(std::memory_order_acquire);
+    if (w & kCursorEvicted) continue;
+    const uint64_t d = tail - (w & ~kCursorTagMask);
+    if (d > r.capacity) continue;  // ahead of our (older) tail, or nonsense: does not gate
+    oldest = std::max(oldest, d);
+  }
+  return tail - oldest;
+}
+
+bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evicted) {
+  GroupSlot& gs = r.group(g);
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    uint64_t w = gs.cursor.load(std::memory_order_acquire);  // pairs with Reader::Commit's CAS
+    if (only_if_evicted && !(w & kCursorEvicted)) return true;  // a reader came back: re-evaluate
+    const uint64_t c = w & ~kCursorTagMask;
+    if (int64_t(target - c) <= 0) return true;
+    // Acquire pairs with Claim's release CAS: headers below the tail are claimed.
+    const uint64_t tail = r.control().tail.load(std::memory_order_acquire);
+    uint64_t p = c, data = 0, abandoned = 0;
+    while (int64_t(target - p) > 0) {
+      const uint64_t avail = tail - p;
+      if (avail == 0 || avail > r.capacity) return false;
+      const Inspected in = Inspect(r, p, avail);
+      switch (in.kind) {
+        case RecordKind::kData: ++data; break;
+        case RecordKind::kAbandoned: ++abandoned; break;
+        case RecordKind::kPadding:
+        case RecordKind::kSkip: break;
+        default: return false;  // still being written, or unreadable: cannot pass it
+      }
+      p += in.size;
+    }
+    // acq_rel: acquire pairs with Reader::Commit's release CAS; release pairs with the
+    // overwrite reader's re-check of the cursor (Reader::PollCopies), which then
+    // knows its copy may be torn.
+    if (gs.cursor.compare_exchange_strong(w, p | (w & kCursorTagMask), std::memory_order_acq_rel)) {
+      if (data) gs.overwritten.fetch_add(data, std::memory_order_relaxed);
+      if (abandoned) gs.abandoned.fetch_add(abandoned, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Producer::Impl::TryEvict(uint32_t g, uint64_t now) {
+  GroupSlot& gs = r.group(g);
+  uint64_t w = gs.cursor.load(std::memory_order_relaxed);
+  if (w & kCursorEvicted) return;
+  if (LockHeld(r.fd, r.group_lock_byte(g))) return;  // a live reader: slow is not dead
+  if (AgeNs(now, gs.heartbeat_ns.load(std::memory_order_relaxed)) <= r.evict_after_ns) return;
+  // acq_rel: ordered with the reader attach CAS that clears the bit (Reader::Attach).
+  if (gs.cursor.compare_exchange_strong(w, w | kCursorEvicted, std::memory_order_acq_rel)) {
+    gs.evictions.fetch_add(1, std::memory_order_relaxed);
+    r.control().evictions.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
+  Control& ctl = r.control();
+  {
+    int blocker = -1;
+    bool stuck = false;
+    uint64_t stuck_at = 0;
+    const uint64_t target = end - r.capacity;
+    for (uint32_t g = 0; g < r.max_groups; ++g) {
+      GroupSlot& gs = r.group(g);
+      if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;
+      const uint64_t w = gs.cursor.load(std::memory_order_acquire);  // pairs with Reader::Commit
+      const uint64_t c = w & ~kCursorTagMask;
+      if (int64_t(target - c) <= 0) continue;  // has room
+      if (end - c > 2 * r.capacity) continue;  // nonsense cursor: ignored, as GatingHead does
+      const bool evicted = (w & kCursorEvicted) != 0;
+      if (r.policy == Policy::kOverwrite || evicted) {
+        if (!AdvanceGroup(g, target, !(r.policy == Policy::kOverwrite))) {
+          stuck = true;
+          stuck_at = c;
+        }
+      } else {
+        blocker = int(g);
+      }
+    }
+    if (blocker < 0 && !stuck) return absl::OkStatus();
+    const uint64_t now = MonotonicNs();
+    if (r.policy == Policy::kReject || (r.policy == Policy::kOverwrite && stuck)) {
+      if (blocker >= 0) TryEvict(uint32_t(blocker), now);
+      if (r.policy == Policy::kOverwrite) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "ring ", r.path, " full: the oldest record (position ", stuck_at,
+            ") is still being written, so it cannot be overwritten; record dropped"));
+      }
+      return absl::ResourceExhaustedError(absl::StrCat("ring ", r.path, " full: group '", r.group(blocker).name,
+                                                       "' lags; record rejected (counted as dropped)"));
+    }
+    // Block: wait for a cursor to move, evicting groups whose reader died long ago.
+    if (blocker >= 0) TryEvict(uint32_t(blocker), now);
+    if (now >= deadline_ns) {
+      return absl::DeadlineExceededError(absl::StrCat("ring ", r.path, " full past the deadline",
+                                                      blocker >= 0 ? absl::StrCat(": group '", r.group(blocker).name, "' lags") : "",
+                                                      "; record dropped"));
+    }
+    const uint32_t seq = ctl.space_seq.load(std::memory_order_seq_cst);
+    // seq_cst increment pairs with the seq_cst space_waiters load after Reader::Commit's
+    // CAS: either the reader sees us waiting, or we see its new cursor below.
+    ctl.space_waiters.fetch_add(1, std::memory_order_seq_cst);
+    const uint64_t wait_start = now;
+    if (!HasRoom(end)) {
+      const uint64_t slice = std::min<uint64_t>(deadline_ns - now, 10'000'000);  // re-check evictions every 10 ms
+      FutexWait(ctl.space_seq, seq, std::chrono::nanoseconds(slice));
+    }
+    ctl.space_waiters.fetch_sub(1, std::memory_order_seq_cst);
+    slot.blocked_ns.store(slot.blocked_ns.load(std::memory_order_relaxed) + (MonotonicNs() - wait_start),
+                          std::memory_order_relaxed);
+    return absl::OkStatus();  // the caller recomputes its claim and calls again if still full
+  }
+}
+
+bool Producer::Impl::HasRoom(uint64_t end) {
+  const uint64_t target = end - r.capacity;
+  for (uint32_t g = 0; g < r.max_groups; ++g) {
+    GroupSlot& gs = r.group(g);
+    if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;
+    const uint64_t w = gs.cursor.load(std::memory_order_seq_cst);  // see MakeRoom's Dekker comment
+    if (w & kCursorEvicted) continue;
+    const uint64_t c = w & ~kCursorTagMask;
+    if (int64_t(target - c) > 0 && end - c <= 2 * r.capacity) return false;
+  }
+  return true;
+}
+
+}  // namespace shmring

@@ -1,0 +1,355 @@
+// The reader (spec/PROTOCOL.md §5–§6): scan from the group cursor, validate each
+// header once, verify checksums, deliver, then commit the cursor by CAS.
+#include "shmring/reader.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "groups.h"
+#include "liveness.h"
+#include "record.h"
+#include "recovery.h"
+#include "speculative.h"
+#include "util.h"
+#include "wakeup.h"
+
+namespace shmring {
+
+using namespace layout;
+
+namespace {
+constexpr uint64_t kReclaimCheckNs = 2'000'000;  // a stuck head asks "is its producer dead?" every 2 ms
+void Bump(std::atomic<uint64_t>& c, uint64_t by) {
+  if (by) c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);  // reader-owned
+}
+}  // namespace
+
+struct Reader::Impl {
+  std::shared_ptr<Ring> ring;
+  Ring::Impl& r;
+  uint32_t g;
+  GroupSlot& gs;
+  SlotLock lock;
+  ReaderOptions options;
+  uint64_t tag = 0;        // generation & kCursorGenMask
+  uint64_t committed = 0;  // our view of the cursor position
+  uint64_t next = 0;       // position after the last record returned
+  std::vector<RecordView> views;
+  std::vector<std::byte> buf;  // overwrite policy: copies
+  uint64_t pend_delivered = 0, pend_bytes = 0, pend_corrupt = 0, pend_abandoned = 0;
+  uint64_t stuck_pos = 0, stuck_since = 0, last_reclaim_check = 0;
+  AttachReport report;
+
+  Impl(std::shared_ptr<Ring> rg, uint32_t gi, SlotLock l, ReaderOptions o)
+      : ring(std::move(rg)), r(ring->impl()), g(gi), gs(r.group(gi)), lock(std::move(l)), options(o) {}
+
+  absl::Status Fenced(uint64_t found) const {
+    return absl::AbortedError(absl::StrCat("group '", GroupName(gs), "' of ring ", r.path,
+                                           ": this reader was fenced (cursor tag ", found & kCursorGenMask,
+                                           ", ours ", tag, "): a newer reader took the group over"));
+  }
+  uint64_t Resync(uint64_t pos, uint64_t avail);
+  bool HeadStuck(uint64_t pos);
+  absl::StatusOr<std::span<const RecordView>> PollInPlace(size_t max);
+  absl::StatusOr<std::span<const RecordView>> PollCopies(size_t max);
+  absl::Status Commit();
+  void WakeProducers();
+};
+
+// After an unreadable header we cannot trust its length: scan forward for the
+// next self-identifying header (its word names its own position), at most to the tail.
+uint64_t Reader::Impl::Resync(uint64_t pos, uint64_t avail) {
+  uint64_t q = pos + kAlign;
+  while (q - pos < avail) {
+    const uint64_t rem = r.capacity - (q & r.mask);
+    if (rem >= kRecordHeaderSize) {
+      const uint64_t w = r.header_at(q).word.load(std::memory_order_acquire);  // pairs with producers' releases
+      const uint64_t st = w & kStateMask;
+      if ((w & ~kStateMask) == q && st >= kBusy && st <= kAbandoned) return q;
+    }
+    q += kAlign;
+  }
+  return pos + avail;
+}
+
+// The head record is not ready though producers claimed past it. If its producer
+// is dead, reclaim (spec/RECOVERY.md §3); checked every kReclaimCheckNs.
+bool Reader::Impl::HeadStuck(uint64_t pos) {
+  const uint64_t now = MonotonicNs();
+  if (stuck_pos != pos || stuck_since == 0) {
+    stuck_pos = pos;
+    stuck_since = now;
+    last_reclaim_check = now;
+    return false;
+  }
+  if (now - last_reclaim_check < kReclaimCheckNs) return false;
+  last_reclaim_check = now;
+  return TryReclaimAt(r, pos);
+}
+
+absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max) {
+  // Acquire pairs with Claim's release CAS (the bound only; records are validated by their words).
+  const uint64_t tail = r.control().tail.load(std::memory_order_acquire);
+  uint64_t pos = next;
+  while (views.size() < max) {
+    const uint64_t avail = std::min<uint64_t>(tail - pos, r.capacity);
+    if (avail == 0) break;
+    const Inspected in = Inspect(r, pos, avail);
+    if (in.kind == RecordKind::kNotReady || in.kind == RecordKind::kBusy) {
+      if (views.empty() && HeadStuck(pos)) continue;
+      break;
+    }
+    if (in.kind == RecordKind::kCorrupt) {
+      ++pend_corrupt;
+      pos = Resync(pos, avail);
+      continue;
+    }
+    if (in.kind == RecordKind::kData) {
+      const RecordHeader& h = *in.hdr;
+      const uint64_t sum = SpeculativeLoad(h.checksum);  // read once
+      if (r.checksums && sum != RecordChecksum(&h.len, in.len, pos)) {
+        ++pend_corrupt;
+      } else {
+        RecordView v;
+        v.position = pos;
+        v.type = SpeculativeLoad(h.type);
+        v.flags = SpeculativeLoad(h.flags);
+        v.producer = SpeculativeLoad(h.producer);
+        v.payload = {reinterpret_cast<const std::byte*>(&h) + kRecordHeaderSize, in.len};
+        views.push_back(v);
+        ++pend_delivered;
+        pend_bytes += in.len;
+      }
+    } else if (in.kind == RecordKind::kAbandoned) {
+      ++pend_abandoned;
+    }
+    pos += in.size;
+  }
+  stuck_since = views.empty() ? stuck_since : 0;
+  next = pos;
+  return std::span<const RecordView>(views);
+}
+
+absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max) {
+  struct Meta {
+    RecordView v;
+    size_t at;  // offset of the copied header fields + payload in buf
+    uint64_t sum;
+  };
+  std::vector<Meta> metas;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    // Acquire pairs with AdvanceGroup's acq_rel CAS (producers moving us forward).
+    const uint64_t w = gs.cursor.load(std::memory_order_acquire);
+    if ((w & kCursorGenMask) != tag || (w & kCursorEvicted)) return Fenced(w);
+    const uint64_t c = w & ~kCursorTagMask;
+    const uint64_t tail = r.control().tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
+    metas.clear();
+    size_t used = 0;
+    uint64_t pos = c, corrupt = 0, abandoned = 0;
+    while (metas.size() < max) {
+      const uint64_t avail = std::min<uint64_t>(tail - pos, r.capacity);
+      if (avail == 0) break;
+      const Inspected in = Inspect(r, pos, avail);
+      if (in.kind == RecordKind::kNotReady || in.kind == RecordKind::kBusy) {
+        if (metas.empty() && pos == c && HeadStuck(pos)) continue;
+        break;
+      }
+      if (in.kind == RecordKind::kCorrupt) {
+        ++corrupt;
+        pos = Resync(pos, avail);
+        continue;
+      }
+      if (in.kind == RecordKind::kData) {
+        const size_t need = 16 + size_t{in.len};
+        if (used + need > buf.size() && !metas.empty()) break;
+        if (used + need > buf.size()) buf.resize(used + need);
+        const RecordHeader& h = *in.hdr;
+        Meta m;
+        m.sum = SpeculativeLoad(h.checksum);
+        SpeculativeCopy(buf.data() + used, &h.len, need);  // header fields [16,32) + payload
+        m.at = used;
+        m.v.position = pos;
+        used += need;
+        metas.push_back(m);
+      } else if (in.kind == RecordKind::kAbandoned) {
+        ++abandoned;
+      }
+      pos += in.size;
+    }
+    if (pos == c) return std::span<const RecordView>();
+    // Seqlock-style re-check: the copies above are only trustworthy if no producer
+    // moved our cursor (and so reused the space) while we copied.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (gs.cursor.load(std::memory_order_relaxed) != w) continue;
+    views.clear();
+    uint64_t delivered = 0, bytes = 0;
+    for (Meta& m : metas) {
+      const std::byte* at = buf.data() + m.at;
+      uint32_t len;
+      memcpy(&len, at, 4);
+      if (r.checksums && m.sum != RecordChecksum(at, len, m.v.position)) {
+        ++corrupt;
+        continue;
+      }
+      memcpy(&m.v.type, at + 4, 2);
+      memcpy(&m.v.flags, at + 6, 2);
+      memcpy(&m.v.producer, at + 8, 4);
+      m.v.payload = {at + 16, len};
+      views.push_back(m.v);
+      ++delivered;
+      bytes += len;
+    }
+    uint64_t expected = w;
+    // seq_cst CAS: releases our reads (pairs with GatingHead's acquire) and orders
+    // before the space_waiters load in WakeProducers (Dekker with MakeRoom).
+    if (!gs.cursor.compare_exchange_strong(expected, pos | (w & kCursorTagMask), std::memory_order_seq_cst)) {
+      views.clear();
+      continue;  // producers moved us meanwhile: they counted those records as overwritten
+    }
+    Bump(gs.delivered, delivered);
+    Bump(gs.delivered_bytes, bytes);
+    Bump(gs.corrupt, corrupt);
+    Bump(gs.abandoned, abandoned);
+    committed = next = pos;
+    WakeProducers();
+    return std::span<const RecordView>(views);
+  }
+  return std::span<const RecordView>();
+}
+
+void Reader::Impl::WakeProducers() {
+  Control& ctl = r.control();
+  // seq_cst load pairs with MakeRoom's seq_cst space_waiters increment.
+  if (ctl.space_waiters.load(std::memory_order_seq_cst) != 0) {
+    ctl.space_seq.fetch_add(1, std::memory_order_seq_cst);
+    FutexWakeAll(ctl.space_seq);
+  }
+}
+
+absl::Status Reader::Impl::Commit() {
+  if (next == committed) {
+    Bump(gs.corrupt, pend_corrupt);  // nothing to move, but what we skipped at the head is counted
+    pend_corrupt = 0;
+    return absl::OkStatus();
+  }
+  uint64_t expected = committed | tag;
+  // seq_cst CAS: its release half pairs with GatingHead's acquire cursor load (our
+  // reads are done before producers reuse the space); the seq_cst order pairs with
+  // the space_waiters load below (Dekker with MakeRoom).
+  if (!gs.cursor.compare_exchange_strong(expected, next | tag, std::memory_order_seq_cst)) return Fenced(expected);
+  Bump(gs.delivered, pend_delivered);
+  Bump(gs.delivered_bytes, pend_bytes);
+  Bump(gs.corrupt, pend_corrupt);
+  Bump(gs.abandoned, pend_abandoned);
+  pend_delivered = pend_bytes = pend_corrupt = pend_abandoned = 0;
+  committed = next;
+  gs.seen_overwritten.store(gs.overwritten.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  WakeProducers();
+  return absl::OkStatus();
+}
+
+// ---- public API ----
+
+absl::StatusOr<std::unique_ptr<Reader>> Reader::Attach(std::shared_ptr<Ring> ring, std::string_view group,
+                                                       ReaderOptions options) {
+  if (!ring) return absl::InvalidArgumentError("reader attach: null ring");
+  Ring::Impl& r = ring->impl();
+  if (r.read_only) return absl::FailedPreconditionError(absl::StrCat("ring ", r.path, " is open read-only"));
+  auto gi = ring->FindGroup(group);
+  if (!gi.ok()) return gi.status();
+  GroupSlot& gs = r.group(*gi);
+  auto lock = SlotLock::TryAcquire(r.path, r.group_lock_byte(*gi));
+  if (!lock.ok()) {
+    if (absl::IsUnavailable(lock.status())) {
+      return absl::FailedPreconditionError(absl::StrCat("group '", std::string(group), "' of ring ", r.path,
+                                                        " already has a live reader (pid ",
+                                                        gs.pid.load(std::memory_order_relaxed),
+                                                        "); one reader per group"));
+    }
+    return lock.status();
+  }
+  auto impl = std::make_unique<Impl>(std::move(ring), *gi, std::move(*lock), options);
+  const uint32_t gen = gs.generation.fetch_add(1, std::memory_order_relaxed) + 1;
+  impl->tag = gen & kCursorGenMask;
+  impl->report.previous_pid = uint32_t(gs.pid.load(std::memory_order_relaxed));
+  const uint64_t ow = gs.overwritten.load(std::memory_order_relaxed);
+  impl->report.lost_while_away = ow - gs.seen_overwritten.load(std::memory_order_relaxed);
+  gs.seen_overwritten.store(ow, std::memory_order_relaxed);
+  // Take the cursor: our generation tag fences older readers' commits, and clearing
+  // the evicted bit makes producers' pending AdvanceGroup CASes fail (acq_rel pairs
+  // with theirs).
+  uint64_t w = gs.cursor.load(std::memory_order_acquire);
+  while (!gs.cursor.compare_exchange_weak(w, (w & ~kCursorTagMask) | impl->tag, std::memory_order_acq_rel)) {
+  }
+  impl->committed = impl->next = w & ~kCursorTagMask;
+  impl->report.resumed_at = impl->committed;
+  gs.pid.store(getpid(), std::memory_order_relaxed);
+  gs.uid.store(getuid(), std::memory_order_relaxed);
+  gs.pidns.store(SelfPidNamespace(), std::memory_order_relaxed);
+  const uint64_t now = MonotonicNs();
+  gs.start_ns.store(now, std::memory_order_relaxed);
+  gs.heartbeat_ns.store(now, std::memory_order_relaxed);
+  impl->buf.resize(std::max<size_t>(256 << 10, 16 + size_t{r.max_record}));
+  return std::make_unique<Reader>(std::move(impl));
+}
+
+Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Reader::~Reader() {
+  if (!impl_) return;
+  if (impl_->options.auto_commit) (void)impl_->Commit();
+  impl_->gs.pid.store(0, std::memory_order_relaxed);
+  impl_->gs.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);  // eviction clock starts now
+}
+
+absl::StatusOr<std::span<const RecordView>> Reader::Poll(size_t max) {
+  Impl& p = *impl_;
+  p.gs.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);
+  if (max == 0) return std::span<const RecordView>();
+  if (p.r.policy == Policy::kOverwrite) return p.PollCopies(max);
+  if (p.options.auto_commit) SHMRING_RETURN_IF_ERROR(p.Commit());
+  p.views.clear();
+  return p.PollInPlace(max);
+}
+
+absl::StatusOr<std::span<const RecordView>> Reader::Wait(size_t max, std::chrono::nanoseconds timeout) {
+  Impl& p = *impl_;
+  const uint64_t deadline = MonotonicNs() + uint64_t(std::max<int64_t>(0, timeout.count()));
+  for (int i = 0; i <= p.options.spin; ++i) {
+    auto b = Poll(max);
+    if (!b.ok() || !b->empty()) return b;
+  }
+  Control& ctl = p.r.control();
+  for (;;) {
+    const uint32_t seq = ctl.data_seq.load(std::memory_order_seq_cst);
+    // seq_cst increment pairs with MaybeWake's seq_cst data_waiters load after a commit.
+    ctl.data_waiters.fetch_add(1, std::memory_order_seq_cst);
+    auto b = Poll(max);
+    if (!b.ok() || !b->empty()) {
+      ctl.data_waiters.fetch_sub(1, std::memory_order_seq_cst);
+      return b;
+    }
+    const uint64_t now = MonotonicNs();
+    if (now >= deadline) {
+      ctl.data_waiters.fetch_sub(1, std::memory_order_seq_cst);
+      return b;
+    }
+    // Park in slices so a dead producer's claim at our head is still looked at.
+    FutexWait(ctl.data_seq, seq, std::chrono::nanoseconds(std::min<uint64_t>(deadline - now, 20'000'000)));
+    ctl.data_waiters.fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
+absl::Status Reader::Commit() {
+  if (impl_->r.policy == Policy::kOverwrite) return absl::OkStatus();  // PollCopies committed already
+  return impl_->Commit();
+}
+uint64_t Reader::committed_position() const { return impl_->committed; }
+const AttachReport& Reader::attach_report() const { return impl_->report; }
+uint32_t Reader::group() const { return impl_->g; }
+
+}  // namespace shmring

@@ -1,0 +1,19 @@
+// Reclaiming claims of dead producers (spec/RECOVERY.md §2–§3).
+#pragma once
+
+#include <cstdint>
+
+#include "ring_impl.h"
+
+namespace shmring {
+
+// Settles the claim in flight of producer slot `i`, whose owner is dead and whose
+// lock byte the caller holds: its unwritten records become abandoned (skip)
+// records. Returns the number of records abandoned.
+uint64_t ReclaimSlotIntent(Ring::Impl& r, uint32_t i);
+
+// Called by a reader whose head at `pos` is not ready although the tail is past it:
+// if the claim at `pos` belongs to a dead producer, reclaims it. True if it did.
+bool TryReclaimAt(Ring::Impl& r, uint64_t pos);
+
+}  // namespace shmring
