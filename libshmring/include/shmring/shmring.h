@@ -1,0 +1,215 @@
+/* shmring C API: a stable C ABI over the shmring engine (spec/C_API.md).
+ *
+ * C99, no C++ types, no exceptions. Every function that can fail returns a
+ * shmring_status (0 = SHMRING_OK); on failure shmring_last_error() gives a
+ * message for the calling thread. Structs that may grow carry a struct_size
+ * field: set it to sizeof(the struct) (the *_init functions do).
+ */
+#ifndef SHMRING_SHMRING_H_
+#define SHMRING_SHMRING_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMRING_VERSION_MAJOR 1
+#define SHMRING_VERSION_MINOR 0
+#define SHMRING_VERSION_PATCH 0
+
+/* Status codes: the same numbers as absl::StatusCode (and gRPC). */
+typedef enum shmring_status {
+  SHMRING_OK = 0,
+  SHMRING_CANCELLED = 1,
+  SHMRING_UNKNOWN = 2,
+  SHMRING_INVALID_ARGUMENT = 3,
+  SHMRING_DEADLINE_EXCEEDED = 4,
+  SHMRING_NOT_FOUND = 5,
+  SHMRING_ALREADY_EXISTS = 6,
+  SHMRING_PERMISSION_DENIED = 7,
+  SHMRING_RESOURCE_EXHAUSTED = 8,
+  SHMRING_FAILED_PRECONDITION = 9,
+  SHMRING_ABORTED = 10,
+  SHMRING_OUT_OF_RANGE = 11,
+  SHMRING_UNIMPLEMENTED = 12,
+  SHMRING_INTERNAL = 13,
+  SHMRING_UNAVAILABLE = 14,
+  SHMRING_DATA_LOSS = 15,
+  SHMRING_UNAUTHENTICATED = 16
+} shmring_status;
+
+typedef enum shmring_policy {
+  SHMRING_POLICY_BLOCK = 1,     /* wait for room until the deadline */
+  SHMRING_POLICY_REJECT = 2,    /* fail at once with RESOURCE_EXHAUSTED */
+  SHMRING_POLICY_OVERWRITE = 3  /* lagging groups lose the oldest records */
+} shmring_policy;
+
+typedef struct shmring_ring shmring_ring;
+typedef struct shmring_producer shmring_producer;
+typedef struct shmring_reader shmring_reader;
+
+/* ---- errors and version ---- */
+
+/* Message of the last failed call on this thread ("" if none). Valid until the
+ * next shmring_* call on the same thread. */
+const char* shmring_last_error(void);
+/* "OK", "NOT_FOUND", ... ("UNKNOWN" for numbers outside the enum). */
+const char* shmring_status_name(int status);
+/* "1.0.0": the library actually loaded. */
+const char* shmring_version(void);
+
+/* ---- rings ---- */
+
+typedef struct shmring_create_options {
+  uint32_t struct_size;      /* sizeof(shmring_create_options) */
+  uint32_t policy;           /* shmring_policy; default BLOCK */
+  uint64_t capacity;         /* data bytes, power of two, 4 KiB .. 1 TiB; default 1 MiB */
+  uint32_t max_record;       /* 0: capacity / 4 - 32 */
+  uint32_t max_producers;    /* default 64 */
+  uint32_t max_groups;       /* default 16 */
+  uint32_t mode;             /* file mode, default 0600 */
+  int32_t checksums;         /* nonzero: XXH3 per record (default 1) */
+  uint32_t num_groups;       /* entries in groups */
+  const char* const* groups; /* consumer groups created with the ring (may be NULL) */
+  uint64_t initial_position; /* first position, a multiple of 8 (default 0) */
+  uint32_t stale_after_ms;   /* default 5000 */
+  uint32_t evict_after_ms;   /* default 10000 */
+  uint32_t unblock_after_ms; /* default 30000 */
+  uint32_t reserved_;
+} shmring_create_options;
+
+/* Fills the defaults and struct_size. */
+void shmring_create_options_init(shmring_create_options* options);
+
+#define SHMRING_OPEN_READ_ONLY 1u
+
+/* A ring is NAME (a file under /dev/shm) or a PATH containing '/'.
+ * options may be NULL (defaults). On success *out is a new handle. */
+int shmring_ring_create(const char* ring, const shmring_create_options* options, shmring_ring** out);
+/* flags: 0 or SHMRING_OPEN_READ_ONLY. */
+int shmring_ring_open(const char* ring, uint32_t flags, shmring_ring** out);
+/* Releases the handle (NULL is fine). Producers and readers attached through it keep working. */
+void shmring_ring_close(shmring_ring* ring);
+/* Unlinks the ring file; processes that have it mapped keep working. */
+int shmring_ring_remove(const char* ring);
+
+/* Adds a group starting at the current tail; *index_out (may be NULL) gets its slot. */
+int shmring_ring_add_group(shmring_ring* ring, const char* name, uint32_t* index_out);
+int shmring_ring_remove_group(shmring_ring* ring, const char* name);
+int shmring_ring_find_group(const shmring_ring* ring, const char* name, uint32_t* index_out);
+
+/* Owned by the handle, valid until shmring_ring_close. */
+const char* shmring_ring_path(const shmring_ring* ring);
+uint64_t shmring_ring_capacity(const shmring_ring* ring);
+uint32_t shmring_ring_max_record(const shmring_ring* ring);
+int shmring_ring_policy(const shmring_ring* ring); /* shmring_policy */
+
+typedef struct shmring_stats {
+  uint32_t struct_size;  /* set by the caller: sizeof(shmring_stats) */
+  uint32_t policy;
+  uint64_t capacity;
+  uint32_t max_record;
+  uint32_t num_groups;   /* named groups */
+  uint64_t tail;         /* next position to be claimed */
+  uint64_t head;         /* slowest gating group's cursor */
+  uint64_t used_bytes;
+  uint64_t high_water;
+  uint64_t committed;    /* sums over all producer slots */
+  uint64_t committed_bytes;
+  uint64_t dropped;
+  uint64_t aborted;
+  uint64_t delivered;    /* sums over all groups */
+  uint64_t overwritten;
+  uint64_t corrupt;
+} shmring_stats;
+
+/* Snapshot of the ring's counters. Fills min(stats->struct_size, sizeof) bytes. */
+int shmring_ring_stats(const shmring_ring* ring, shmring_stats* stats);
+
+/* ---- producers ---- */
+
+typedef struct shmring_producer_options {
+  uint32_t struct_size;      /* sizeof(shmring_producer_options) */
+  uint32_t reserved_;
+  int64_t block_timeout_ns;  /* default wait under the block policy (5 s) */
+} shmring_producer_options;
+
+void shmring_producer_options_init(shmring_producer_options* options);
+
+/* A claimed record: write len bytes at data, then commit or abort. */
+typedef struct shmring_reservation {
+  void* data;
+  size_t len;
+  uint64_t position;
+} shmring_reservation;
+
+/* Takes a producer slot (RESOURCE_EXHAUSTED if none). options may be NULL. */
+int shmring_producer_attach(shmring_ring* ring, const shmring_producer_options* options,
+                            shmring_producer** out);
+/* Aborts an outstanding reservation and frees the slot (NULL is fine). */
+void shmring_producer_close(shmring_producer* producer);
+/* Claims len bytes. One reservation per producer at a time. timeout_ns < 0:
+ * the producer's block_timeout. Errors: INVALID_ARGUMENT (too large),
+ * RESOURCE_EXHAUSTED (reject), DEADLINE_EXCEEDED (block), FAILED_PRECONDITION
+ * (a reservation is already outstanding). */
+int shmring_producer_reserve(shmring_producer* producer, size_t len, uint16_t type, int64_t timeout_ns,
+                             shmring_reservation* out);
+/* Publishes the outstanding reservation (FAILED_PRECONDITION if none). */
+int shmring_producer_commit(shmring_producer* producer);
+/* Turns the outstanding reservation into a skip record (FAILED_PRECONDITION if none). */
+int shmring_producer_abort(shmring_producer* producer);
+/* Reserve + copy + commit. */
+int shmring_producer_write(shmring_producer* producer, const void* data, size_t len, uint16_t type);
+uint32_t shmring_producer_slot(const shmring_producer* producer);
+
+/* ---- readers ---- */
+
+typedef struct shmring_reader_options {
+  uint32_t struct_size;  /* sizeof(shmring_reader_options) */
+  int32_t auto_commit;   /* nonzero (default): each poll commits the previous batch */
+  int32_t spin;          /* spins before parking in wait (default 200) */
+  uint32_t reserved_;
+} shmring_reader_options;
+
+void shmring_reader_options_init(shmring_reader_options* options);
+
+/* One delivered record; data is valid until the reader's next poll, wait,
+ * commit or close. */
+typedef struct shmring_record {
+  const void* data;
+  size_t len;
+  uint64_t position;
+  uint16_t type;
+  uint16_t flags;
+  uint32_t producer;
+} shmring_record;
+
+typedef struct shmring_attach_report {
+  uint32_t struct_size;      /* set by the caller */
+  uint32_t previous_pid;     /* reader that held the group before (0: none) */
+  uint64_t resumed_at;       /* cursor the reader starts from */
+  uint64_t lost_while_away;  /* records overwritten while no reader was attached */
+} shmring_attach_report;
+
+/* Becomes the reader of group (FAILED_PRECONDITION if a live reader holds it,
+ * NOT_FOUND if there is no such group). options may be NULL. */
+int shmring_reader_attach(shmring_ring* ring, const char* group, const shmring_reader_options* options,
+                          shmring_reader** out);
+void shmring_reader_close(shmring_reader* reader);
+/* Up to max ready records into records[0 .. *count); never blocks. */
+int shmring_reader_poll(shmring_reader* reader, shmring_record* records, size_t max, size_t* count);
+/* Like poll, but waits up to timeout_ns for records (then *count = 0, SHMRING_OK). */
+int shmring_reader_wait(shmring_reader* reader, shmring_record* records, size_t max, int64_t timeout_ns,
+                        size_t* count);
+/* Commits the group cursor past everything returned so far (ABORTED if fenced). */
+int shmring_reader_commit(shmring_reader* reader);
+uint64_t shmring_reader_committed_position(const shmring_reader* reader);
+int shmring_reader_attach_report(const shmring_reader* reader, shmring_attach_report* report);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SHMRING_SHMRING_H_ */

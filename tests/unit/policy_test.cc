@@ -1,0 +1,133 @@
+// Full-ring policies: block, reject, overwrite, and which groups gate producers.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+
+#include "shmring/producer.h"
+#include "shmring/reader.h"
+#include "shmring/stats.h"
+#include "test_ring.h"
+
+namespace shmring {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ScopedRingName;
+using testing::Str;
+
+// Fills a 4 KiB ring with 100-byte records (136 bytes each) until the policy says no.
+int Fill(Producer& p, absl::Status* last) {
+  for (int i = 0;; ++i) {
+    absl::Status s = p.Write(std::string(100, char('a' + i % 26)));
+    if (!s.ok()) {
+      *last = s;
+      return i;
+    }
+  }
+}
+
+TEST(Reject, AFullRingRejectsAtOnceAndCountsEveryDrop) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kReject, .groups = {"g"}});
+  auto p = *Producer::Attach(ring);
+  absl::Status last;
+  const int fitted = Fill(*p, &last);
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+  EXPECT_NE(last.message().find("'g'"), std::string::npos) << "names the lagging group: " << last;
+  EXPECT_EQ(fitted, 4096 / 136);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(p->Write("x").ok());
+  auto st = ring->Stats();
+  EXPECT_EQ(st.dropped, 6u);
+  EXPECT_EQ(st.committed, uint64_t(fitted));
+  auto rd = *Reader::Attach(ring, "g");
+  EXPECT_EQ(rd->Poll(1000)->size(), size_t(fitted));
+  ASSERT_TRUE(rd->Commit().ok());
+  EXPECT_TRUE(p->Write("room again").ok());
+}
+
+TEST(Block, AFullRingWaitsUntilTheDeadlineThenFailsWithDeadlineExceeded) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kBlock, .groups = {"g"}});
+  auto p = *Producer::Attach(ring, {.block_timeout = 30ms});
+  absl::Status last;
+  Fill(*p, &last);
+  EXPECT_EQ(last.code(), absl::StatusCode::kDeadlineExceeded) << last;
+  auto st = ring->Stats();
+  EXPECT_EQ(st.dropped, 1u);
+  EXPECT_GE(st.blocked_ns, 30'000'000u) << "blocked time is accounted";
+}
+
+TEST(Block, ABlockedProducerResumesWhenTheReaderCommits) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kBlock, .groups = {"g"}});
+  auto p = *Producer::Attach(ring, {.block_timeout = 60s});
+  absl::Status last;
+  {
+    auto quick = *Producer::Attach(ring, {.block_timeout = 1ms});
+    Fill(*quick, &last);
+  }
+  std::thread reader([&] {
+    auto rd = *Reader::Attach(ring, "g");
+    std::this_thread::sleep_for(20ms);
+    ASSERT_FALSE(rd->Poll(1000)->empty());
+    ASSERT_TRUE(rd->Commit().ok());
+  });
+  EXPECT_TRUE(p->Write(std::string(100, 'z')).ok()) << "woken by the cursor commit";
+  reader.join();
+}
+
+TEST(Overwrite, AFullRingMovesTheLaggingGroupPastTheOldestRecordsAndCountsThem) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kOverwrite, .groups = {"slow"}});
+  auto p = *Producer::Attach(ring);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(p->Write(std::to_string(i) + std::string(96, '.')).ok()) << i;
+  auto rd = *Reader::Attach(ring, "slow");
+  auto b = *rd->Poll(1000);
+  ASSERT_FALSE(b.empty());
+  const int first = std::stoi(Str(b[0].payload));
+  for (size_t i = 0; i < b.size(); ++i) EXPECT_EQ(std::stoi(Str(b[i].payload)), first + int(i)) << "no gaps, no tears";
+  EXPECT_EQ(first + b.size(), 100u) << "the newest records survive";
+  auto st = ring->Stats();
+  EXPECT_EQ(st.groups[0].overwritten, uint64_t(first));
+  EXPECT_EQ(st.groups[0].delivered + st.groups[0].overwritten, st.committed) << "nothing lost silently";
+  EXPECT_EQ(st.dropped, 0u);
+}
+
+TEST(Overwrite, ARecordStillBeingWrittenIsNeverOverwrittenTheNewWriteIsDroppedInstead) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kOverwrite, .groups = {"g"}});
+  auto slow = *Producer::Attach(ring);
+  auto fast = *Producer::Attach(ring);
+  auto held = *slow->Reserve(100);
+  absl::Status last;
+  for (int i = 0; i < 100 && last.ok(); ++i) last = fast->Write(std::string(100, 'f'));
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+  ASSERT_TRUE(slow->Commit(held).ok());
+  EXPECT_TRUE(fast->Write("now it can").ok());
+}
+
+TEST(Gating, TheSlowestGroupGatesProducersAndARemovedGroupStopsGating) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kReject, .groups = {"fast", "slow"}});
+  auto p = *Producer::Attach(ring);
+  auto fast = *Reader::Attach(ring, "fast");
+  absl::Status last;
+  const int fitted = Fill(*p, &last);
+  ASSERT_EQ(fast->Poll(1000)->size(), size_t(fitted));
+  ASSERT_TRUE(fast->Commit().ok());
+  EXPECT_FALSE(p->Write("x").ok()) << "'slow' still gates";
+  EXPECT_EQ(ring->Stats().used_bytes, ring->Stats().tail - ring->Stats().head);
+  ASSERT_TRUE(ring->RemoveGroup("slow").ok());
+  EXPECT_TRUE(p->Write("x").ok()) << "removed groups do not gate";
+}
+
+TEST(Gating, WithNoGroupsProducersNeverBlock) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kBlock});
+  auto p = *Producer::Attach(ring, {.block_timeout = 1ms});
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(p->Write(std::string(100, 'x')).ok());
+}
+
+}  // namespace
+}  // namespace shmring
