@@ -57,8 +57,9 @@ uint64_t Producer::Impl::GatingHead(uint64_t tail) {
     if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;
     // Acquire pairs with the reader's cursor commit CAS (Reader::Commit): its reads
     // of the records below the cursor happened before we reuse their space.
+    // Evicted groups gate too, so that MakeRoom moves them forward over the records
+    // it reuses (a returning reader must find record boundaries at its cursor).
     const uint64_t w = gs.cursor.load(std::memory_order_acquire);
-    if (w & kCursorEvicted) continue;
     const uint64_t d = tail - (w & ~kCursorTagMask);
     if (d > r.capacity) continue;  // ahead of our (older) tail, or nonsense: does not gate
     oldest = std::max(oldest, d);
@@ -78,7 +79,8 @@ bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evic
     uint64_t p = c, data = 0, abandoned = 0;
     while (int64_t(target - p) > 0) {
       const uint64_t avail = tail - p;
-      if (avail == 0 || avail > r.capacity) return false;
+      if (avail == 0) break;  // everything claimed is passed (target is never past the tail)
+      if (avail > r.capacity) return false;
       const Inspected in = Inspect(r, p, avail);
       switch (in.kind) {
         case RecordKind::kData: ++data; break;
@@ -130,7 +132,10 @@ absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
       if (end - c > 2 * r.capacity) continue;  // nonsense cursor: ignored, as GatingHead does
       const bool evicted = (w & kCursorEvicted) != 0;
       if (r.policy == Policy::kOverwrite || evicted) {
-        if (!AdvanceGroup(g, target, !(r.policy == Policy::kOverwrite))) {
+        // An evicted group is moved an eighth of the ring further than needed, so
+        // that not every claim takes this path.
+        const uint64_t to = r.policy == Policy::kOverwrite ? target : target + r.capacity / 8;
+        if (!AdvanceGroup(g, to, r.policy != Policy::kOverwrite)) {
           stuck = true;
           stuck_at = c;
         }

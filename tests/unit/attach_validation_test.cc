@@ -84,7 +84,8 @@ INSTANTIATE_TEST_SUITE_P(
                       FieldCase{"producer_slot_size", offsetof(Superblock, producer_slot_size), 128, 4, SC::kFailedPrecondition},
                       FieldCase{"group_slot_size", offsetof(Superblock, group_slot_size), 128, 4, SC::kFailedPrecondition},
                       FieldCase{"initial_position", offsetof(Superblock, initial_position), 3, 8, SC::kFailedPrecondition},
-                      FieldCase{"evict_after_ms", offsetof(Superblock, evict_after_ms), 0, 4, SC::kFailedPrecondition}));
+                      FieldCase{"evict_after_ms", offsetof(Superblock, evict_after_ms), 0, 4, SC::kFailedPrecondition}),
+    [](const ::testing::TestParamInfo<FieldCase>& i) { return std::string(i.param.field) + "_" + std::to_string(i.index); });
 
 TEST(Attach, ACorruptHeaderChecksumIsDataLoss) {
   ScopedRingName n;
