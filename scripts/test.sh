@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The README's test command: every test, in a release build and under sanitizers.
+#   1. release build: all tests (unit, property, stress, tools, install, bindings)
+#   2. ASan+UBSan build: all tests except install and bindings (which test packaging)
+#   3. TSan build: unit, property and stress tests
+#   4. fuzz smoke: each libFuzzer target for a bounded time (fuzz/run.sh), if present
+#   5. model check of the protocol with Spin (spec/check-model.sh), if present
+# Env: SHMRING_STRESS_SCALE (default 2), RC_PARAMS (rapidcheck), FUZZ_SECONDS (default 30).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test
+export SHMRING_STRESS_SCALE="${SHMRING_STRESS_SCALE:-2}"
+export RC_PARAMS="${RC_PARAMS:-max_success=300}"
+jobs=$(nproc)
+step() { echo; echo "== $* ($(date +%T))"; }
+
+build() {  # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  ninja -C "$dir" -j"$jobs"
+}
+
+step "release build and all tests"
+build build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build/release -j"$jobs" --output-on-failure --timeout 600
+
+step "ASan+UBSan build and tests"
+build build/asan -DCMAKE_BUILD_TYPE=Debug -DSHMRING_SANITIZE=address
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan -j"$jobs" --output-on-failure --timeout 900 -LE 'install|bindings'
+
+step "TSan build and threaded/multi-process tests"
+build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMRING_SANITIZE=thread -DSHMRING_TOOLS=OFF
+# TSan's shadow memory needs a fixed layout: disable ASLR for the run.
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  setarch "$(uname -m)" -R ctest --test-dir build/tsan -j"$jobs" --output-on-failure --timeout 900 -L 'unit|property|stress'
+
+if [[ -x fuzz/run.sh ]]; then
+  step "fuzz smoke"
+  bash fuzz/run.sh "${FUZZ_SECONDS:-30}"
+fi
+if [[ -x spec/check-model.sh ]]; then
+  step "model check"
+  bash spec/check-model.sh
+fi
+step "all tests passed"
