@@ -91,3 +91,5 @@ class Ring {
 };
 
 }  // namespace shmring
+
+#include "shmring/stats.h"  // RingStats, returned by Ring::Stats()
