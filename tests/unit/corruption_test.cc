@@ -48,6 +48,21 @@ TEST(Corruption, AFlippedPayloadByteFailsTheChecksumAndTheRecordIsCountedNotDeli
   }
 }
 
+TEST(Verify, ACleanRingVerifiesAndAFlippedByteIsReportedWithItsPosition) {
+  Fixture f;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(f.p->Write(std::string(i + 1, 'v')).ok());
+  VerifyReport rep = f.ring->Verify();
+  EXPECT_TRUE(rep.ok()) << rep.problems[0];
+  EXPECT_GT(rep.records, 0u);
+  EXPECT_GE(rep.padding, 0u);
+  const uint64_t pos = rep.from;
+  f.data()[(pos & 8191) + layout::kRecordHeaderSize] ^= 1;
+  rep = f.ring->Verify();
+  ASSERT_FALSE(rep.ok());
+  EXPECT_NE(rep.problems[0].find("position " + std::to_string(pos) + ": checksum mismatch"), std::string::npos)
+      << rep.problems[0];
+}
+
 TEST(Corruption, AFlippedHeaderFieldFailsTheChecksumToo) {
   Fixture f;
   ASSERT_TRUE(f.p->Write("abc", 1).ok());
@@ -90,6 +105,7 @@ TEST(Corruption, RandomGarbageOverTheWholeDataAreaNeverCrashesAReaderOrStats) {
       for (const RecordView& v : *b) ASSERT_LE(v.payload.size(), f.ring->max_record());
     }
     (void)f.ring->Stats();
+    (void)f.ring->Verify();
   }
 }
 

@@ -89,6 +89,31 @@ TEST(Recovery, ADeadProducersBatchClaimIsReclaimedAndItsCommittedPartIsNotLost) 
   EXPECT_EQ(ring->Stats().groups[0].abandoned, 3u);
 }
 
+TEST(Recovery, RecoverSettlesTheClaimsOfEveryDeadProducerAndVerifyThenPasses) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .groups = {"g"}});
+  for (int k = 0; k < 2; ++k) {
+    InChildThatDies([&] {
+      auto ring2 = *Ring::Open(*n);
+      auto dying = *Producer::Attach(ring2);
+      (void)dying->Write("committed");
+      auto r = *dying->Reserve(40);
+      _exit(0);
+    });
+  }
+  EXPECT_EQ(ring->Verify().in_flight, 1u) << "the dead producer's busy record";
+  auto rep = ring->Recover();
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(rep->claims_settled, 1u) << "the second child took over the first one's slot and settled it";
+  EXPECT_EQ(ring->Stats().abandoned, 2u);
+  VerifyReport v = ring->Verify();
+  EXPECT_TRUE(v.ok()) << v.problems[0];
+  EXPECT_EQ(v.records, 2u);
+  EXPECT_EQ(v.abandoned, 2u);
+  EXPECT_EQ(v.in_flight, 0u);
+  EXPECT_EQ(ring->Stats().recoveries, 1u);
+}
+
 TEST(Recovery, AProducerSlotOfADeadOwnerIsReusedAndItsLivenessShowsDead) {
   ScopedRingName n;
   auto ring = *Ring::Create(*n, {.capacity = 4096, .max_producers = 1, .groups = {"g"}});

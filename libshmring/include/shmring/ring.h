@@ -48,6 +48,20 @@ struct OpenOptions {
 
 struct RingStats;  // stats.h
 
+// What Ring::Verify found walking every record and slot (read-only).
+struct VerifyReport {
+  uint64_t from = 0, to = 0;  // positions walked: oldest group cursor .. tail
+  uint64_t records = 0, bytes = 0, padding = 0, skipped = 0, abandoned = 0, in_flight = 0;
+  std::vector<std::string> problems;  // each names the position or slot and what was wrong
+  [[nodiscard]] bool ok() const { return problems.empty(); }
+};
+
+// What Ring::Recover did.
+struct RecoverReport {
+  uint64_t claims_settled = 0;     // in-flight claims of dead producers looked at
+  uint64_t records_abandoned = 0;  // records turned into abandoned (skip) records
+};
+
 class Ring {
  public:
   // Creates a new ring; fails with AlreadyExists if the file exists, and with
@@ -74,6 +88,12 @@ class Ring {
   [[nodiscard]] absl::StatusOr<uint32_t> FindGroup(std::string_view name) const;
 
   [[nodiscard]] RingStats Stats() const;
+  // Walks every record from the oldest group cursor to the tail and every slot,
+  // checking headers, bounds and checksums. Safe on a live or hostile ring.
+  [[nodiscard]] VerifyReport Verify() const;
+  // Settles the in-flight claims of every dead producer (what a stuck reader would
+  // do on its own), e.g. after all processes of a ring were killed.
+  [[nodiscard]] absl::StatusOr<RecoverReport> Recover();
 
   [[nodiscard]] const std::string& path() const;
   [[nodiscard]] uint64_t capacity() const;

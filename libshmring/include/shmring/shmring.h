@@ -92,7 +92,8 @@ int shmring_ring_create(const char* ring, const shmring_create_options* options,
 int shmring_ring_open(const char* ring, uint32_t flags, shmring_ring** out);
 /* Releases the handle (NULL is fine). Producers and readers attached through it keep working. */
 void shmring_ring_close(shmring_ring* ring);
-/* Unlinks the ring file; processes that have it mapped keep working. */
+/* Unlinks the ring file. Producers and readers already attached keep working;
+ * attaching new ones needs the file (NOT_FOUND after removal). */
 int shmring_ring_remove(const char* ring);
 
 /* Adds a group starting at the current tail; *index_out (may be NULL) gets its slot. */

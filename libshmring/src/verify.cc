@@ -1,0 +1,115 @@
+// Ring::Verify and Ring::Recover (spec/PROTOCOL.md §5, spec/RECOVERY.md §3).
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "groups.h"
+#include "liveness.h"
+#include "record.h"
+#include "recovery.h"
+#include "ring_impl.h"
+#include "shmring/stats.h"
+#include "util.h"
+
+namespace shmring {
+
+using namespace layout;
+
+VerifyReport Ring::Verify() const {
+  const Impl& r = *impl_;
+  VerifyReport rep;
+  auto problem = [&](std::string s) {
+    if (rep.problems.size() < 100) rep.problems.push_back(std::move(s));
+  };
+  // The mapped superblock must still equal the copy validated at attach.
+  if (memcmp(r.base, &r.sb, sizeof r.sb) != 0) problem("superblock: changed since attach (someone wrote over it)");
+  const uint64_t tail = r.control().tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
+  if (tail % kAlign != 0) problem(absl::StrCat("control.tail ", tail, ": not a multiple of 8"));
+  // Slots.
+  for (uint32_t i = 0; i < r.max_producers; ++i) {
+    const ProducerSlot& s = r.producer(i);
+    const uint32_t st = s.state.load(std::memory_order_relaxed);
+    if (st != kSlotFree && st != kSlotActive) problem(absl::StrCat("producer slot ", i, ": state ", st, " is not 0 or 1"));
+    const uint64_t cl = s.claim_len.load(std::memory_order_relaxed) & ~kIntentConfirmed;
+    if (cl > r.capacity) problem(absl::StrCat("producer slot ", i, ": claim_len ", cl, " exceeds the capacity"));
+  }
+  uint64_t oldest = 0;
+  bool any_group = false;
+  for (uint32_t g = 0; g < r.max_groups; ++g) {
+    const GroupSlot& gs = r.group(g);
+    const uint32_t st = gs.state.load(std::memory_order_acquire);  // pairs with AddGroup's release
+    if (st == kSlotFree) continue;
+    if (st != kSlotActive && st != kSlotInit) {
+      problem(absl::StrCat("group slot ", g, ": state ", st, " is not 0, 1 or 2"));
+      continue;
+    }
+    if (st != kSlotActive) continue;
+    if (memchr(gs.name, 0, sizeof gs.name) == nullptr || gs.name[0] == 0) {
+      problem(absl::StrCat("group slot ", g, ": name is empty or not NUL-terminated"));
+    }
+    const uint64_t c = gs.cursor.load(std::memory_order_acquire) & ~kCursorTagMask;  // pairs with Reader::Commit
+    const uint64_t lag = tail - c;
+    if (lag > r.capacity) {
+      problem(absl::StrCat("group '", GroupName(gs), "': cursor ", c, " is not within one capacity below the tail ", tail));
+      continue;
+    }
+    any_group = true;
+    oldest = std::max(oldest, lag);
+  }
+  if (!any_group) {
+    // Without a group no cursor marks a record boundary; the start is known only before the first wrap.
+    if (tail - r.initial_position > r.capacity) return rep;
+    oldest = tail - r.initial_position;
+  }
+  rep.from = tail - oldest;
+  rep.to = tail;
+  uint64_t pos = rep.from;
+  for (uint64_t steps = 0; pos != tail && steps <= r.capacity / kAlign; ++steps) {
+    const uint64_t avail = tail - pos;
+    const Inspected in = Inspect(r, pos, avail);
+    switch (in.kind) {
+      case RecordKind::kNotReady:
+        problem(absl::StrCat("position ", pos, ": header does not name this position (claimed, never written)"));
+        return rep;
+      case RecordKind::kCorrupt: {
+        const uint64_t word = r.header_at(pos).word.load(std::memory_order_relaxed);
+        problem(absl::StrCat("position ", pos, ": unreadable header (word 0x", absl::Hex(word), ", len ",
+                             SpeculativeLoad(r.header_at(pos).len), ", max_record ", r.max_record, ")"));
+        return rep;
+      }
+      case RecordKind::kBusy: ++rep.in_flight; break;
+      case RecordKind::kPadding: ++rep.padding; break;
+      case RecordKind::kSkip: ++rep.skipped; break;
+      case RecordKind::kAbandoned: ++rep.abandoned; break;
+      case RecordKind::kData: {
+        const uint64_t sum = SpeculativeLoad(in.hdr->checksum);
+        if (r.checksums && sum != RecordChecksum(&in.hdr->len, in.len, pos)) {
+          problem(absl::StrCat("position ", pos, ": checksum mismatch (stored 0x", absl::Hex(sum), ", len ", in.len, ")"));
+        }
+        ++rep.records;
+        rep.bytes += in.len;
+        break;
+      }
+    }
+    pos += in.size;
+  }
+  return rep;
+}
+
+absl::StatusOr<RecoverReport> Ring::Recover() {
+  Impl& r = *impl_;
+  if (r.read_only) return absl::FailedPreconditionError(absl::StrCat("ring ", r.path, " is open read-only"));
+  RecoverReport rep;
+  for (uint32_t i = 0; i < r.max_producers; ++i) {
+    ProducerSlot& s = r.producer(i);
+    if ((s.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) == 0) continue;
+    if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive
+    auto lock = SlotLock::TryAcquire(r.path, r.producer_lock_byte(i));
+    if (!lock.ok()) continue;
+    ++rep.claims_settled;
+    rep.records_abandoned += ReclaimSlotIntent(r, i);
+  }
+  if (rep.claims_settled) r.control().recoveries.fetch_add(1, std::memory_order_relaxed);
+  return rep;
+}
+
+}  // namespace shmring
