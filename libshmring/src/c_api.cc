@@ -103,7 +103,11 @@ const char* shmring_status_name(int status) {
   return kNames[status];
 }
 
-const char* shmring_version(void) { return "1.0.0"; }
+#define SHMRING_STR2(x) #x
+#define SHMRING_STR(x) SHMRING_STR2(x)
+const char* shmring_version(void) {
+  return SHMRING_STR(SHMRING_VERSION_MAJOR) "." SHMRING_STR(SHMRING_VERSION_MINOR) "." SHMRING_STR(SHMRING_VERSION_PATCH);
+}
 
 // ---- rings ----
 
@@ -277,7 +281,10 @@ int shmring_producer_attach(shmring_ring* ring, const shmring_producer_options* 
 
 void shmring_producer_close(shmring_producer* producer) {
   if (producer == nullptr) return;
-  producer->producer->Abort(producer->reservation);
+  try {
+    producer->producer->Abort(producer->reservation);
+  } catch (...) {
+  }
   delete producer;
 }
 

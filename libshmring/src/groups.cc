@@ -30,14 +30,22 @@ namespace {
 class TableLock {
  public:
   explicit TableLock(const Ring::Impl& r) {
-    fd_ = open(r.path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    const std::string self = "/proc/self/fd/" + std::to_string(r.fd);  // the mapped file, not the path
+    fd_ = open(self.c_str(), O_RDWR | O_CLOEXEC);
     if (fd_ < 0) return;
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = off_t(kControlOffset + 512);
     fl.l_len = 1;
-    while (fcntl(fd_, F_OFD_SETLKW, &fl) != 0 && errno == EINTR) {
+    int rc;
+    while ((rc = fcntl(fd_, F_OFD_SETLKW, &fl)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      const int err = errno;
+      close(fd_);
+      fd_ = -1;
+      errno = err;
     }
   }
   ~TableLock() {
@@ -111,7 +119,7 @@ absl::Status Ring::RemoveGroup(std::string_view name) {
   if (!g.ok()) return g.status();
   GroupSlot& gs = r.group(*g);
   // Hold the reader lock while freeing the slot so no reader attaches meanwhile.
-  auto reader = SlotLock::TryAcquire(r.path, r.group_lock_byte(*g));
+  auto reader = SlotLock::TryAcquire(r.fd, r.path, r.group_lock_byte(*g));
   if (!reader.ok()) {
     return absl::FailedPreconditionError(absl::StrCat("group '", std::string(name), "' of ring ", r.path,
                                                       " has a live reader (pid ", gs.pid.load(std::memory_order_relaxed),

@@ -119,7 +119,17 @@ struct ProducerSlot {
 // §5 Group slot (256 bytes each, max_groups of them).
 struct GroupSlot {
   std::atomic<uint64_t> cursor;  // 0  position | kCursorEvicted? | (reader generation & 3)
-  uint8_t pad0[56];
+  // Commit journal (spec/RECOVERY.md §4.2): written by the reader before each cursor
+  // CAS, so that a reader killed between the CAS and its counter stores is settled
+  // exactly by the next reader. Counters are absolute values (idempotent to apply).
+  std::atomic<uint32_t> journal_state;    // 8  0 empty, 1 a commit is in flight
+  std::atomic<uint32_t> journal_outcome;  // 12 set by the first producer that moves the cursor meanwhile
+  std::atomic<uint64_t> journal_from;     // 16 cursor word before the CAS
+  std::atomic<uint64_t> journal_to;       // 24 cursor word after the CAS
+  std::atomic<uint64_t> journal_delivered;  // 32 `delivered` once the CAS succeeded
+  std::atomic<uint64_t> journal_bytes;      // 40 `delivered_bytes` once the CAS succeeded
+  std::atomic<uint64_t> journal_corrupt;    // 48 `corrupt` once the CAS succeeded
+  std::atomic<uint64_t> journal_abandoned;  // 56 `abandoned` once the CAS succeeded
   std::atomic<uint32_t> state;       // 64 kSlotFree / kSlotInit / kSlotActive
   std::atomic<uint32_t> generation;  // 68 reader lease, bumped by every new reader
   std::atomic<int32_t> pid;          // 72 reader pid (0: none)
@@ -133,7 +143,7 @@ struct GroupSlot {
   std::atomic<uint64_t> overwritten;   // 128 records skipped by overwriting producers
   std::atomic<uint64_t> evictions;     // 136 times this group stopped gating (no live reader for evict_after_ms)
   std::atomic<uint64_t> seen_overwritten;  // 144 `overwritten` as the last reader saw it (lost-while-away report)
-  std::atomic<uint64_t> abandoned;     // 152 abandoned (dead producer) records this group passed
+  std::atomic<uint64_t> abandoned;     // 152 abandoned (dead producer) records this group's readers passed
   char name[kGroupNameMax + 1];        // 160 NUL-terminated
   std::atomic<uint32_t> reader_waiting;  // 224 reserved for eventfd doorbells (0 in 1.0)
   uint8_t pad1[kGroupSlotSize - 228];
@@ -152,6 +162,10 @@ enum RecordState : uint64_t {
 inline constexpr uint64_t kCursorGenMask = 3;
 inline constexpr uint64_t kCursorEvicted = 4;
 inline constexpr uint64_t kCursorTagMask = 7;
+// journal_outcome values (spec/RECOVERY.md §4.2).
+inline constexpr uint32_t kJournalUnknown = 0;
+inline constexpr uint32_t kJournalHappened = 1;     // a producer moved the cursor from journal_to
+inline constexpr uint32_t kJournalNotHappened = 2;  // a producer moved the cursor from journal_from
 // Producer intent (spec/RECOVERY.md §2): claim_len's top bit says the tail CAS succeeded.
 inline constexpr uint64_t kIntentConfirmed = 1ull << 63;
 inline constexpr uint64_t kStateMask = 7;
@@ -186,6 +200,8 @@ static_assert(offsetof(ProducerSlot, claim_pos) == 40, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, committed) == 64, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, abandoned) == 112, "spec/LAYOUT.md §4");
 static_assert(sizeof(GroupSlot) == kGroupSlotSize, "spec/LAYOUT.md §5: group slot is 256 bytes");
+static_assert(offsetof(GroupSlot, journal_state) == 8, "spec/LAYOUT.md §5");
+static_assert(offsetof(GroupSlot, journal_abandoned) == 56, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, state) == 64, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, overwritten) == 128, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, abandoned) == 152, "spec/LAYOUT.md §5");

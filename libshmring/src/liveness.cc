@@ -20,8 +20,11 @@ SlotLock::~SlotLock() {
   if (fd_ >= 0) close(fd_);  // closing the description releases the lock
 }
 
-absl::StatusOr<SlotLock> SlotLock::TryAcquire(const std::string& path, uint64_t offset) {
-  const int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+absl::StatusOr<SlotLock> SlotLock::TryAcquire(int ring_fd, const std::string& path, uint64_t offset) {
+  // A new open file description of the very file we mapped (not whatever the path
+  // names now: the file may have been removed or replaced).
+  const std::string self = "/proc/self/fd/" + std::to_string(ring_fd);
+  const int fd = open(self.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "open ring for a slot lock", path);
   struct flock fl {};
   fl.l_type = F_WRLCK;

@@ -18,9 +18,10 @@ class SlotLock {
   SlotLock(SlotLock&&) noexcept;
   SlotLock& operator=(SlotLock&&) noexcept;
   ~SlotLock();
-  // Opens `path` anew and takes a write lock on byte `offset` without waiting.
-  // Unavailable if another open file description holds it.
-  [[nodiscard]] static absl::StatusOr<SlotLock> TryAcquire(const std::string& path, uint64_t offset);
+  // Opens the file of `ring_fd` anew (a private open file description) and takes a
+  // write lock on byte `offset` without waiting. Unavailable if another holds it.
+  // `path` is for error messages.
+  [[nodiscard]] static absl::StatusOr<SlotLock> TryAcquire(int ring_fd, const std::string& path, uint64_t offset);
 
  private:
   int fd_ = -1;

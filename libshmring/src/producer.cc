@@ -41,7 +41,7 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
   uint64_t t = ctl.tail.load(std::memory_order_relaxed);
   for (;;) {
     const uint64_t rem = r.capacity - (t & r.mask);
-    const uint64_t pad = rem < size ? rem : 0;  // never split a record: pad to the wrap (§5.3)
+    const uint64_t pad = rem < size ? rem : 0;  // never split a record: pad to the wrap (spec/LAYOUT.md §6.2)
     const uint64_t need = pad + size;
     const uint64_t end = t + need;
     if (end - limit > r.capacity) {  // modular: the claim would pass the cached head
@@ -61,7 +61,7 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
     // finds which bytes were ours. The release CAS below publishes it.
     slot.claim_pos.store(t, std::memory_order_relaxed);
     slot.claim_len.store(need, std::memory_order_relaxed);
-    // Release pairs with the acquire tail load in TryReclaim: whoever sees the
+    // Release pairs with the acquire tail load in ReclaimSlotIntent: whoever sees the
     // tail past t also sees our intent.
     if (ctl.tail.compare_exchange_weak(t, end, std::memory_order_release, std::memory_order_relaxed)) {
       slot.claim_len.store(need | kIntentConfirmed, std::memory_order_relaxed);
@@ -254,8 +254,11 @@ absl::Status Producer::Commit(BatchReservation& b) {
   absl::Status first;
   uint64_t at = b.pos_;
   for (uint32_t len : b.lens_) {
-    absl::Status s = first.ok() ? impl_->CommitOne(at, len) : absl::OkStatus();
-    if (!s.ok()) first = s;
+    if (first.ok()) {
+      first = impl_->CommitOne(at, len);
+    } else {
+      impl_->AbortOne(at);  // after a failed commit, the rest of the batch is aborted, never left busy
+    }
     at += RecordSize(len);
   }
   impl_->ClearIntent();

@@ -8,6 +8,7 @@
 #include "producer_impl.h"
 #include "record.h"
 #include "recovery.h"
+#include "groups.h"
 #include "util.h"
 #include "wakeup.h"
 
@@ -23,7 +24,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Attach(std::shared_ptr<Ring>
     ProducerSlot& s = r.producer(i);
     // Acquire pairs with the release state stores of previous owners.
     if (s.state.load(std::memory_order_acquire) == kSlotActive && LockHeld(r.fd, r.producer_lock_byte(i))) continue;
-    auto lock = SlotLock::TryAcquire(r.path, r.producer_lock_byte(i));
+    auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) {
       if (absl::IsUnavailable(lock.status())) continue;
       return lock.status();
@@ -67,7 +68,23 @@ uint64_t Producer::Impl::GatingHead(uint64_t tail) {
   return tail - oldest;
 }
 
-bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evicted) {
+namespace {
+// If a reader's commit journal is open, record whether its CAS had happened when
+// we moved the cursor (spec/RECOVERY.md §4.2): the first mover decides.
+void NoteJournalOutcome(GroupSlot& gs, uint64_t old_word) {
+  // Acquire pairs with the release store of journal_state in Reader's JournaledCas.
+  if (gs.journal_state.load(std::memory_order_acquire) != 1) return;
+  const uint64_t old = old_word & ~kCursorEvicted;
+  uint32_t outcome = kJournalUnknown;
+  if (old == (gs.journal_to.load(std::memory_order_relaxed) & ~kCursorEvicted)) outcome = kJournalHappened;
+  if (old == (gs.journal_from.load(std::memory_order_relaxed) & ~kCursorEvicted)) outcome = kJournalNotHappened;
+  if (outcome == kJournalUnknown) return;
+  uint32_t unknown = kJournalUnknown;
+  gs.journal_outcome.compare_exchange_strong(unknown, outcome, std::memory_order_relaxed);
+}
+}  // namespace
+
+bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evicted, uint64_t* stuck_at) {
   GroupSlot& gs = r.group(g);
   for (int attempt = 0; attempt < 64; ++attempt) {
     uint64_t w = gs.cursor.load(std::memory_order_acquire);  // pairs with Reader::Commit's CAS
@@ -76,27 +93,33 @@ bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evic
     if (int64_t(target - c) <= 0) return true;
     // Acquire pairs with Claim's release CAS: headers below the tail are claimed.
     const uint64_t tail = r.control().tail.load(std::memory_order_acquire);
-    uint64_t p = c, data = 0, abandoned = 0;
+    uint64_t p = c, data = 0;
     while (int64_t(target - p) > 0) {
       const uint64_t avail = tail - p;
       if (avail == 0) break;  // everything claimed is passed (target is never past the tail)
-      if (avail > r.capacity) return false;
+      if (avail > r.capacity) {
+        *stuck_at = p;
+        return false;
+      }
       const Inspected in = Inspect(r, p, avail);
       switch (in.kind) {
         case RecordKind::kData: ++data; break;
-        case RecordKind::kAbandoned: ++abandoned; break;
+        case RecordKind::kAbandoned:  // counted by the dead producer's slot, not as overwritten
         case RecordKind::kPadding:
         case RecordKind::kSkip: break;
-        default: return false;  // still being written, or unreadable: cannot pass it
+        default:  // still being written, or unreadable: cannot pass it
+          *stuck_at = p;
+          return false;
       }
       p += in.size;
     }
     // acq_rel: acquire pairs with Reader::Commit's release CAS; release pairs with the
     // overwrite reader's re-check of the cursor (Reader::PollCopies), which then
     // knows its copy may be torn.
+    const uint64_t old = w;
     if (gs.cursor.compare_exchange_strong(w, p | (w & kCursorTagMask), std::memory_order_acq_rel)) {
       if (data) gs.overwritten.fetch_add(data, std::memory_order_relaxed);
-      if (abandoned) gs.abandoned.fetch_add(abandoned, std::memory_order_relaxed);
+      NoteJournalOutcome(gs, old);
       return true;
     }
   }
@@ -135,9 +158,11 @@ absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
         // An evicted group is moved an eighth of the ring further than needed, so
         // that not every claim takes this path.
         const uint64_t to = r.policy == Policy::kOverwrite ? target : target + r.capacity / 8;
-        if (!AdvanceGroup(g, to, r.policy != Policy::kOverwrite)) {
+        if (!AdvanceGroup(g, to, r.policy != Policy::kOverwrite, &stuck_at)) {
+          // The record in the way may be a dead producer's claim: settle it now
+          // (spec/RECOVERY.md §3.3); otherwise it is still being written.
+          if (TryReclaimAt(r, stuck_at)) return absl::OkStatus();
           stuck = true;
-          stuck_at = c;
         }
       } else {
         blocker = int(g);
@@ -152,20 +177,25 @@ absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
             "ring ", r.path, " full: the oldest record (position ", stuck_at,
             ") is still being written, so it cannot be overwritten; record dropped"));
       }
-      return absl::ResourceExhaustedError(absl::StrCat("ring ", r.path, " full: group '", r.group(blocker).name,
+      if (blocker < 0) {
+        return absl::ResourceExhaustedError(absl::StrCat("ring ", r.path, " full: an evicted group's oldest record (position ",
+                                                         stuck_at, ") is still being written; record rejected (counted as dropped)"));
+      }
+      return absl::ResourceExhaustedError(absl::StrCat("ring ", r.path, " full: group '", GroupName(r.group(blocker)),
                                                        "' lags; record rejected (counted as dropped)"));
     }
     // Block: wait for a cursor to move, evicting groups whose reader died long ago.
     if (blocker >= 0) TryEvict(uint32_t(blocker), now);
     if (now >= deadline_ns) {
       return absl::DeadlineExceededError(absl::StrCat("ring ", r.path, " full past the deadline",
-                                                      blocker >= 0 ? absl::StrCat(": group '", r.group(blocker).name, "' lags") : "",
+                                                      blocker >= 0 ? absl::StrCat(": group '", GroupName(r.group(blocker)), "' lags") : "",
                                                       "; record dropped"));
     }
     const uint32_t seq = ctl.space_seq.load(std::memory_order_seq_cst);
     // seq_cst increment pairs with the seq_cst space_waiters load after Reader::Commit's
     // CAS: either the reader sees us waiting, or we see its new cursor below.
     ctl.space_waiters.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // StoreLoad before HasRoom's loads
     const uint64_t wait_start = now;
     if (!HasRoom(end)) {
       const uint64_t slice = std::min<uint64_t>(deadline_ns - now, 10'000'000);  // re-check evictions every 10 ms
@@ -183,8 +213,8 @@ bool Producer::Impl::HasRoom(uint64_t end) {
   for (uint32_t g = 0; g < r.max_groups; ++g) {
     GroupSlot& gs = r.group(g);
     if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;
+    // Evicted groups count too: a record in their way (still being written) means waiting.
     const uint64_t w = gs.cursor.load(std::memory_order_seq_cst);  // see MakeRoom's Dekker comment
-    if (w & kCursorEvicted) continue;
     const uint64_t c = w & ~kCursorTagMask;
     if (int64_t(target - c) > 0 && end - c <= 2 * r.capacity) return false;
   }

@@ -23,9 +23,6 @@ using namespace layout;
 
 namespace {
 constexpr uint64_t kReclaimCheckNs = 2'000'000;  // a stuck head asks "is its producer dead?" every 2 ms
-void Bump(std::atomic<uint64_t>& c, uint64_t by) {
-  if (by) c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);  // reader-owned
-}
 }  // namespace
 
 struct Reader::Impl {
@@ -58,7 +55,59 @@ struct Reader::Impl {
   absl::StatusOr<std::span<const RecordView>> PollCopies(size_t max);
   absl::Status Commit();
   void WakeProducers();
+  bool JournaledCas(uint64_t* from_word, uint64_t to_word, uint64_t d_delivered, uint64_t d_bytes,
+                    uint64_t d_corrupt, uint64_t d_abandoned);
 };
+
+// Settles the commit journal a dead reader left (spec/RECOVERY.md §4.2). Called by
+// the next reader while it holds the group's lock, before it retags the cursor.
+void SettleJournal(GroupSlot& gs) {
+  // Acquire pairs with the release store of journal_state in JournaledCas.
+  if (gs.journal_state.load(std::memory_order_acquire) != 1) return;
+  const uint64_t w = gs.cursor.load(std::memory_order_acquire) & ~kCursorEvicted;
+  const uint64_t from = gs.journal_from.load(std::memory_order_relaxed) & ~kCursorEvicted;
+  const uint64_t to = gs.journal_to.load(std::memory_order_relaxed) & ~kCursorEvicted;
+  const uint32_t outcome = gs.journal_outcome.load(std::memory_order_relaxed);
+  const bool happened = w == to || (w != from && outcome == kJournalHappened);
+  if (happened) {  // absolute values: applying twice is harmless
+    gs.delivered.store(gs.journal_delivered.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    gs.delivered_bytes.store(gs.journal_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    gs.corrupt.store(gs.journal_corrupt.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    gs.abandoned.store(gs.journal_abandoned.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+  gs.journal_state.store(0, std::memory_order_relaxed);
+}
+
+// Moves the cursor by CAS with the commit journal around it, so that the counters
+// and the cursor move together even if this process dies between the two.
+bool Reader::Impl::JournaledCas(uint64_t* from_word, uint64_t to_word, uint64_t d_delivered, uint64_t d_bytes,
+                                uint64_t d_corrupt, uint64_t d_abandoned) {
+  const uint64_t delivered = gs.delivered.load(std::memory_order_relaxed) + d_delivered;
+  const uint64_t bytes = gs.delivered_bytes.load(std::memory_order_relaxed) + d_bytes;
+  const uint64_t corrupt = gs.corrupt.load(std::memory_order_relaxed) + d_corrupt;
+  const uint64_t abandoned = gs.abandoned.load(std::memory_order_relaxed) + d_abandoned;
+  gs.journal_from.store(*from_word, std::memory_order_relaxed);
+  gs.journal_to.store(to_word, std::memory_order_relaxed);
+  gs.journal_delivered.store(delivered, std::memory_order_relaxed);
+  gs.journal_bytes.store(bytes, std::memory_order_relaxed);
+  gs.journal_corrupt.store(corrupt, std::memory_order_relaxed);
+  gs.journal_abandoned.store(abandoned, std::memory_order_relaxed);
+  gs.journal_outcome.store(kJournalUnknown, std::memory_order_relaxed);
+  // Release pairs with SettleJournal's and AdvanceGroup's acquire loads of the state.
+  gs.journal_state.store(1, std::memory_order_release);
+  // seq_cst CAS: its release half pairs with GatingHead's acquire cursor load (our
+  // reads are done before producers reuse the space); its place in the seq_cst
+  // order pairs with the space_waiters load in WakeProducers (Dekker with MakeRoom).
+  const bool ok = gs.cursor.compare_exchange_strong(*from_word, to_word, std::memory_order_seq_cst);
+  if (ok) {
+    gs.delivered.store(delivered, std::memory_order_relaxed);
+    gs.delivered_bytes.store(bytes, std::memory_order_relaxed);
+    gs.corrupt.store(corrupt, std::memory_order_relaxed);
+    gs.abandoned.store(abandoned, std::memory_order_relaxed);
+  }
+  gs.journal_state.store(0, std::memory_order_release);
+  return ok;
+}
 
 // After an unreadable header we cannot trust its length: scan forward for the
 // next self-identifying header (its word names its own position), at most to the tail.
@@ -137,7 +186,8 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
 absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max) {
   struct Meta {
     RecordView v;
-    size_t at;  // offset of the copied header fields + payload in buf
+    size_t at;     // offset of the copied header fields + payload in buf
+    uint32_t len;  // validated by Inspect: the copy's own len field is not trusted
     uint64_t sum;
   };
   std::vector<Meta> metas;
@@ -172,6 +222,7 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
         m.sum = SpeculativeLoad(h.checksum);
         SpeculativeCopy(buf.data() + used, &h.len, need);  // header fields [16,32) + payload
         m.at = used;
+        m.len = in.len;
         m.v.position = pos;
         used += need;
         metas.push_back(m);
@@ -189,8 +240,8 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     uint64_t delivered = 0, bytes = 0;
     for (Meta& m : metas) {
       const std::byte* at = buf.data() + m.at;
-      uint32_t len;
-      memcpy(&len, at, 4);
+      const uint32_t len = m.len;
+      // The checksum covers the copied len field too: a torn or forged one fails it.
       if (r.checksums && m.sum != RecordChecksum(at, len, m.v.position)) {
         ++corrupt;
         continue;
@@ -204,16 +255,10 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
       bytes += len;
     }
     uint64_t expected = w;
-    // seq_cst CAS: releases our reads (pairs with GatingHead's acquire) and orders
-    // before the space_waiters load in WakeProducers (Dekker with MakeRoom).
-    if (!gs.cursor.compare_exchange_strong(expected, pos | (w & kCursorTagMask), std::memory_order_seq_cst)) {
+    if (!JournaledCas(&expected, pos | (w & kCursorTagMask), delivered, bytes, corrupt, abandoned)) {
       views.clear();
       continue;  // producers moved us meanwhile: they counted those records as overwritten
     }
-    Bump(gs.delivered, delivered);
-    Bump(gs.delivered_bytes, bytes);
-    Bump(gs.corrupt, corrupt);
-    Bump(gs.abandoned, abandoned);
     committed = next = pos;
     WakeProducers();
     return std::span<const RecordView>(views);
@@ -231,20 +276,11 @@ void Reader::Impl::WakeProducers() {
 }
 
 absl::Status Reader::Impl::Commit() {
-  if (next == committed) {
-    Bump(gs.corrupt, pend_corrupt);  // nothing to move, but what we skipped at the head is counted
-    pend_corrupt = 0;
-    return absl::OkStatus();
-  }
+  if (next == committed) return absl::OkStatus();
   uint64_t expected = committed | tag;
-  // seq_cst CAS: its release half pairs with GatingHead's acquire cursor load (our
-  // reads are done before producers reuse the space); the seq_cst order pairs with
-  // the space_waiters load below (Dekker with MakeRoom).
-  if (!gs.cursor.compare_exchange_strong(expected, next | tag, std::memory_order_seq_cst)) return Fenced(expected);
-  Bump(gs.delivered, pend_delivered);
-  Bump(gs.delivered_bytes, pend_bytes);
-  Bump(gs.corrupt, pend_corrupt);
-  Bump(gs.abandoned, pend_abandoned);
+  if (!JournaledCas(&expected, next | tag, pend_delivered, pend_bytes, pend_corrupt, pend_abandoned)) {
+    return Fenced(expected);
+  }
   pend_delivered = pend_bytes = pend_corrupt = pend_abandoned = 0;
   committed = next;
   gs.seen_overwritten.store(gs.overwritten.load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -262,7 +298,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Attach(std::shared_ptr<Ring> rin
   auto gi = ring->FindGroup(group);
   if (!gi.ok()) return gi.status();
   GroupSlot& gs = r.group(*gi);
-  auto lock = SlotLock::TryAcquire(r.path, r.group_lock_byte(*gi));
+  auto lock = SlotLock::TryAcquire(r.fd, r.path, r.group_lock_byte(*gi));
   if (!lock.ok()) {
     if (absl::IsUnavailable(lock.status())) {
       return absl::FailedPreconditionError(absl::StrCat("group '", std::string(group), "' of ring ", r.path,
@@ -272,7 +308,12 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Attach(std::shared_ptr<Ring> rin
     }
     return lock.status();
   }
+  // The group may have been removed (and its slot reused) between FindGroup and the lock.
+  if (gs.state.load(std::memory_order_acquire) != kSlotActive || GroupName(gs) != group) {
+    return absl::NotFoundError(absl::StrCat("group '", std::string(group), "' of ring ", r.path, " was just removed"));
+  }
   auto impl = std::make_unique<Impl>(std::move(ring), *gi, std::move(*lock), options);
+  SettleJournal(gs);  // the previous reader may have died mid-commit
   const uint32_t gen = gs.generation.fetch_add(1, std::memory_order_relaxed) + 1;
   impl->tag = gen & kCursorGenMask;
   impl->report.previous_pid = uint32_t(gs.pid.load(std::memory_order_relaxed));
@@ -328,6 +369,9 @@ absl::StatusOr<std::span<const RecordView>> Reader::Wait(size_t max, std::chrono
     const uint32_t seq = ctl.data_seq.load(std::memory_order_seq_cst);
     // seq_cst increment pairs with MaybeWake's seq_cst data_waiters load after a commit.
     ctl.data_waiters.fetch_add(1, std::memory_order_seq_cst);
+    // The re-check below uses acquire loads; the fence makes the increment-then-load
+    // a StoreLoad order in the C++ model too (pairs with MaybeWake's seq_cst load).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     auto b = Poll(max);
     if (!b.ok() || !b->empty()) {
       ctl.data_waiters.fetch_sub(1, std::memory_order_seq_cst);

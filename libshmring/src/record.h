@@ -27,7 +27,7 @@ inline Inspected Inspect(const Ring::Impl& r, uint64_t pos, uint64_t avail) {
   Inspected in;
   const uint64_t off = pos & r.mask;
   const uint64_t rem = r.capacity - off;
-  if (rem < kRecordHeaderSize) {  // implicit padding: no header fits before the wrap (§5.3)
+  if (rem < kRecordHeaderSize) {  // implicit padding: no header fits before the wrap (spec/LAYOUT.md §6.2)
     if (avail < rem) return in;
     in.kind = RecordKind::kPadding;
     in.size = rem;
@@ -41,6 +41,7 @@ inline Inspected Inspect(const Ring::Impl& r, uint64_t pos, uint64_t avail) {
   const uint64_t word = h.word.load(std::memory_order_acquire);
   if ((word & ~kStateMask) != (pos & ~kStateMask)) return in;  // an older lap: not written yet
   const uint64_t state = word & kStateMask;
+  if (state == 0) return in;  // fresh (zeroed) memory at this very position: not written yet
   if (state == kPadding) {
     if (avail < rem) { in.kind = RecordKind::kCorrupt; return in; }
     in.kind = RecordKind::kPadding;
@@ -53,7 +54,10 @@ inline Inspected Inspect(const Ring::Impl& r, uint64_t pos, uint64_t avail) {
   }
   const uint32_t len = SpeculativeLoad(h.len);  // once; bounds-checked below
   const uint64_t size = RecordSize(len);
-  if (len > r.max_record || size > rem || size > avail) {
+  // Payload-carrying records obey max_record; skip records of a reclaimed claim
+  // may span a whole claim (spec/LAYOUT.md §6.2).
+  const bool carries_payload = state == kBusy || state == kCommitted;
+  if ((carries_payload && len > r.max_record) || size > rem || size > avail) {
     in.kind = RecordKind::kCorrupt;
     return in;
   }

@@ -26,9 +26,8 @@ bool WriteOverStale(Ring::Impl& r, uint64_t q, uint64_t stale_word, uint64_t sta
   h.flags = 0;
   h.producer = producer;
   h.checksum = 0;
-  // seq_cst: releases the fields (pairs with Inspect's acquire) and orders before
-  // the data_waiters load in the caller's wake-up.
-  h.word.store(q | state, std::memory_order_seq_cst);
+  // Release pairs with Inspect's acquire: the fields are visible with the state.
+  h.word.store(q | state, std::memory_order_release);
   return true;
 }
 
@@ -47,7 +46,8 @@ uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t produc
     }
     RecordHeader& h = r.header_at(q);
     uint64_t word = h.word.load(std::memory_order_acquire);  // pairs with WriteBusy / CommitOne releases
-    if ((word & ~kStateMask) == (q & ~kStateMask)) {
+    if (int64_t((word & ~kStateMask) - q) > 0) return abandoned;  // a newer lap wrote here: our claim is long gone
+    if ((word & ~kStateMask) == (q & ~kStateMask) && (word & kStateMask) != 0) {
       if (!confirmed && q == cp) return 0;  // someone else wrote here: not ours to settle
       const Inspected in = Inspect(r, q, left);
       if (in.kind == RecordKind::kBusy) {
@@ -119,9 +119,12 @@ bool TryReclaimAt(Ring::Impl& r, uint64_t pos) {
   for (uint32_t i = 0; i < r.max_producers; ++i) {
     ProducerSlot& s = r.producer(i);
     const uint64_t cl = s.claim_len.load(std::memory_order_acquire);
-    if ((cl & ~kIntentConfirmed) == 0 || s.claim_pos.load(std::memory_order_relaxed) != pos) continue;
+    // The stuck position may be inside the claim: after its padding, or after the
+    // records of a batch that were committed before the owner died.
+    const uint64_t len = cl & ~kIntentConfirmed;
+    if (len == 0 || pos - s.claim_pos.load(std::memory_order_relaxed) >= len) continue;
     if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive (or being reclaimed): wait
-    auto lock = SlotLock::TryAcquire(r.path, r.producer_lock_byte(i));
+    auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
     // Holding the dead slot's lock, settle its intent (re-read under the lock).
     if (ReclaimSlotIntent(r, i) > 0) return true;

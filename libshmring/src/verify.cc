@@ -103,7 +103,7 @@ absl::StatusOr<RecoverReport> Ring::Recover() {
     ProducerSlot& s = r.producer(i);
     if ((s.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) == 0) continue;
     if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive
-    auto lock = SlotLock::TryAcquire(r.path, r.producer_lock_byte(i));
+    auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
     ++rep.claims_settled;
     rep.records_abandoned += ReclaimSlotIntent(r, i);
