@@ -1,0 +1,107 @@
+// shmctl ls, stat and metrics: look at rings without disturbing them (read-only maps).
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "shmctl.h"
+#include "shmring/ring.h"
+
+namespace shmctl {
+
+namespace {
+
+absl::StatusOr<shmring::RingStats> ReadStats(const std::string& ring) {
+  auto r = shmring::Ring::Open(ring, {.read_only = true});
+  if (!r.ok()) return r.status();
+  return (*r)->Stats();
+}
+
+// Errors that mean "this file is not a shmring ring at all" (as opposed to a ring that
+// fails validation): wrong magic, not a regular file, smaller than a superblock.
+bool NotARing(const absl::Status& s) {
+  return absl::StrContains(s.message(), "superblock field magic:") ||
+         absl::StrContains(s.message(), "not a regular file") ||
+         absl::StrContains(s.message(), "expected at least");
+}
+
+uint64_t AliveProducers(const shmring::RingStats& s) {
+  return std::count_if(s.producers.begin(), s.producers.end(),
+                       [](const auto& p) { return p.liveness == shmring::Liveness::kAlive; });
+}
+
+}  // namespace
+
+int RunLs(const std::vector<std::string>& argv) {
+  const Args a = Args::Parse("ls", argv, {});
+  a.ExpectPositional(0, 1, "DIR");
+  const std::string dir = a.positional().empty() ? "/dev/shm" : a.positional()[0];
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return Fail(absl::StrCat("ls ", dir, ": ", strerror(errno)));
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    const std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+
+  Table t({"NAME", "VERSION", "CAPACITY", "USED", "RECORDS", "PRODUCERS", "GROUPS", "STATE"}, ".rrrrrr.");
+  for (const std::string& n : names) {
+    const std::string path = absl::StrCat(dir, dir.ends_with('/') ? "" : "/", n);
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    auto s = ReadStats(path);
+    if (!s.ok()) {
+      if (NotARing(s.status()) || absl::IsPermissionDenied(s.status())) continue;
+      t.Add({n, "-", "-", "-", "-", "-", "-", absl::StrCat("error: ", s.status().message())});
+      continue;
+    }
+    t.Add({n, absl::StrCat(s->major, ".", s->minor), HumanBytes(s->capacity), HumanBytes(s->used_bytes),
+           absl::StrCat(UsedRecords(*s)), absl::StrCat(AliveProducers(*s)), absl::StrCat(s->groups.size()),
+           RingState(*s)});
+  }
+  if (t.empty()) {
+    std::cerr << "shmctl: no shmring rings in " << dir << "\n";
+    return kExitOk;
+  }
+  t.Print(std::cout);
+  return kExitOk;
+}
+
+int RunStat(const std::vector<std::string>& argv) {
+  const Args a = Args::Parse("stat", argv, {{"json", false}});
+  a.ExpectPositional(1, 1, "RING");
+  auto s = ReadStats(a.positional()[0]);
+  if (!s.ok()) return Fail(s.status());
+  if (a.Has("json")) {
+    std::cout << RenderStatJson(*s) << "\n";
+  } else {
+    RenderStatText(*s, std::cout);
+  }
+  return kExitOk;
+}
+
+int RunMetrics(const std::vector<std::string>& argv) {
+  const Args a = Args::Parse("metrics", argv, {});
+  a.ExpectPositional(1, SIZE_MAX, "RING (one or more)");
+  std::vector<shmring::RingStats> rings;
+  int rc = kExitOk;
+  for (const std::string& ring : a.positional()) {
+    auto s = ReadStats(ring);
+    if (!s.ok()) {
+      rc = Fail(s.status());
+      continue;
+    }
+    rings.push_back(std::move(*s));
+  }
+  std::cout << RenderPrometheus(rings);
+  return rc;
+}
+
+}  // namespace shmctl

@@ -1,0 +1,182 @@
+// shmctl write (a producer) and shmctl read (a consumer of one group).
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "shmctl.h"
+#include "shmring/producer.h"
+#include "shmring/reader.h"
+#include "shmring/ring.h"
+
+namespace shmctl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What a write run did, reported on stderr at the end.
+struct WriteTally {
+  uint64_t written = 0, bytes = 0, failed = 0;
+  absl::Status first_error;
+
+  void Record(const absl::Status& s, size_t len) {
+    if (s.ok()) {
+      ++written;
+      bytes += len;
+      return;
+    }
+    if (failed++ == 0) first_error = s;
+  }
+};
+
+// Synthetic payload i of `size` bytes: "record <i> " then filler, cut to size.
+std::string Synthetic(uint64_t i, size_t size) {
+  std::string s = absl::StrCat("record ", i, " ");
+  s.resize(size, 'x');
+  return s;
+}
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+void InstallStopHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+std::string Hex(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) absl::StrAppendFormat(&out, "%02x", c);
+  return out;
+}
+
+}  // namespace
+
+int RunWrite(const std::vector<std::string>& argv) {
+  const Args a = Args::Parse("write", argv,
+                             {{"count", true}, {"size", true}, {"rate", true}, {"type", true}, {"timeout", true}});
+  a.ExpectPositional(1, 1, "RING");
+  const bool synthetic = a.Has("count") || a.Has("size");
+  if (synthetic && !(a.Has("count") && a.Has("size"))) {
+    throw UsageError("--count and --size go together (synthetic records); give both, or neither to read stdin");
+  }
+  const uint64_t count = synthetic ? ParseUint("count", *a.Get("count")) : 0;
+  const uint64_t size = synthetic ? ParseSize("size", *a.Get("size")) : 0;
+  const double rate = a.Has("rate") ? ParseRate("rate", *a.Get("rate")) : 0;
+  const uint16_t type = a.Has("type") ? uint16_t(ParseUint("type", *a.Get("type"), UINT16_MAX)) : 0;
+  shmring::ProducerOptions po;
+  if (auto v = a.Get("timeout")) {
+    po.block_timeout = std::chrono::nanoseconds(int64_t(ParseSeconds("timeout", *v) * 1e9));
+  }
+
+  auto ring = shmring::Ring::Open(a.positional()[0]);
+  if (!ring.ok()) return Fail(ring.status());
+  auto producer = shmring::Producer::Attach(*ring, po);
+  if (!producer.ok()) return Fail(producer.status());
+
+  WriteTally t;
+  const auto start = Clock::now();
+  auto pace = [&](uint64_t i) {
+    if (rate > 0) std::this_thread::sleep_until(start + std::chrono::duration<double>(double(i) / rate));
+  };
+  InstallStopHandlers();
+  if (synthetic) {
+    for (uint64_t i = 0; i < count && !g_stop.load(); ++i) {
+      pace(i);
+      const std::string payload = Synthetic(i, size);
+      t.Record((*producer)->Write(payload, type), payload.size());
+    }
+  } else {
+    std::string line;
+    for (uint64_t i = 0; !g_stop.load() && std::getline(std::cin, line); ++i) {
+      pace(i);
+      t.Record((*producer)->Write(line, type), line.size());
+    }
+  }
+  std::cerr << "shmctl: wrote " << t.written << " records (" << t.bytes << " bytes) to " << (*ring)->path()
+            << ", dropped " << t.failed << "\n";
+  if (t.failed > 0) {
+    std::cerr << "shmctl: first failure: " << t.first_error.message() << "\n";
+    return kExitFail;
+  }
+  return kExitOk;
+}
+
+int RunRead(const std::vector<std::string>& argv) {
+  const Args a = Args::Parse("read", argv,
+                             {{"group", true}, {"follow", false}, {"max", true}, {"timeout", true}, {"format", true}});
+  a.ExpectPositional(1, 1, "RING");
+  const std::string format = a.Get("format").value_or("text");
+  if (format != "text" && format != "hex" && format != "json" && format != "raw") {
+    throw UsageError(absl::StrCat("--format '", format, "': expected text, hex, json or raw"));
+  }
+  if (!a.Has("group")) {
+    throw UsageError("read without --group (peek) is not supported yet; name a group with --group G");
+  }
+  const bool follow = a.Has("follow");
+  const uint64_t max = a.Has("max") ? ParseUint("max", *a.Get("max")) : UINT64_MAX;
+  // Idle timeout: stop after this long without a record. Default: 0 (drain and stop),
+  // or forever with --follow.
+  const double timeout_s = a.Has("timeout") ? ParseSeconds("timeout", *a.Get("timeout")) : (follow ? -1 : 0);
+
+  auto ring = shmring::Ring::Open(a.positional()[0]);
+  if (!ring.ok()) return Fail(ring.status());
+  auto reader = shmring::Reader::Attach(*ring, *a.Get("group"), {.auto_commit = false});
+  if (!reader.ok()) return Fail(reader.status());
+  const shmring::AttachReport& rep = (*reader)->attach_report();
+  if (rep.lost_while_away > 0) {
+    std::cerr << "shmctl: note: " << rep.lost_while_away << " records were overwritten while group '"
+              << *a.Get("group") << "' had no reader\n";
+  }
+  InstallStopHandlers();
+
+  uint64_t got = 0;
+  auto last = Clock::now();
+  std::string out;
+  while (got < max && !g_stop.load()) {
+    const size_t want = size_t(std::min<uint64_t>(max - got, 256));
+    auto batch = timeout_s == 0 ? (*reader)->Poll(want) : (*reader)->Wait(want, std::chrono::milliseconds(100));
+    if (!batch.ok()) return Fail(batch.status());
+    if (batch->empty()) {
+      const double idle = std::chrono::duration<double>(Clock::now() - last).count();
+      if (timeout_s >= 0 && idle >= timeout_s) break;
+      continue;
+    }
+    out.clear();
+    for (const shmring::RecordView& rv : *batch) {
+      const std::string_view p(reinterpret_cast<const char*>(rv.payload.data()), rv.payload.size());
+      if (format == "text") {
+        absl::StrAppend(&out, AV(p), "\n");
+      } else if (format == "raw") {
+        absl::StrAppend(&out, AV(p));
+      } else if (format == "hex") {
+        absl::StrAppendFormat(&out, "%d type=%d producer=%d len=%d %s\n", rv.position, rv.type, rv.producer,
+                              p.size(), Hex(p));
+      } else {
+        absl::StrAppend(&out, RenderRecordJson(rv.position, rv.type, rv.producer, p), "\n");
+      }
+    }
+    got += batch->size();
+    last = Clock::now();
+    // Output first, then commit: a record is consumed only once it reached stdout.
+    if (fwrite(out.data(), 1, out.size(), stdout) != out.size() || fflush(stdout) != 0) {
+      return Fail(absl::StrCat("read: writing to stdout failed; ", batch->size(), " records left uncommitted"));
+    }
+    if (absl::Status s = (*reader)->Commit(); !s.ok()) return Fail(s);
+  }
+  return kExitOk;
+}
+
+}  // namespace shmctl

@@ -1,0 +1,181 @@
+// Man-page-style help for shmctl and each of its commands.
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "shmctl.h"
+
+#ifndef SHMCTL_VERSION
+#define SHMCTL_VERSION "unknown"
+#endif
+
+namespace shmctl {
+
+namespace {
+
+struct Page {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view synopsis;
+  std::string_view description;
+  std::string_view options;
+  std::string_view exit_status;  // extra lines after the common ones
+  std::string_view examples;
+};
+
+constexpr std::string_view kRingNote =
+    "    RING is a NAME (the file /dev/shm/NAME) or a PATH containing '/' (any tmpfs file).\n";
+
+constexpr Page kPages[] = {
+    {"create", "create a ring",
+     "shmctl create RING --capacity SIZE [--policy block|reject|overwrite] [--max-record SIZE]\n"
+     "                   [--mode MODE] [--group NAME]... [--no-checksums] [--max-producers N]\n"
+     "                   [--max-groups N] [--stale-after MS] [--evict-after MS] [--unblock-after MS]",
+     "    Creates a new ring file (never overwrites an existing one) with the given consumer\n"
+     "    groups, which all start at the first record. SIZE accepts K, M, G and T suffixes\n"
+     "    (powers of 1024).\n",
+     "    --capacity SIZE       data area in bytes: a power of two, 4K .. 1T (required)\n"
+     "    --policy P            when the slowest live group leaves no room: block (wait up to the\n"
+     "                          producer's deadline), reject (drop the new record) or overwrite\n"
+     "                          (drop the oldest records for lagging groups); default block\n"
+     "    --max-record SIZE     largest payload; default capacity/4 - 32\n"
+     "    --mode MODE           octal file mode; default 0600, 0660 to share with a group\n"
+     "    --group NAME          a consumer group; repeat it or give a comma-separated list\n"
+     "    --no-checksums        do not checksum records (XXH3 is on by default)\n"
+     "    --max-producers N     producer slots, 1 .. 1024; default 64\n"
+     "    --max-groups N        group slots, 1 .. 256; default 16\n"
+     "    --stale-after MS      a heartbeat older than this is stale; default 5000\n"
+     "    --evict-after MS      a group without a live reader this long stops gating; default 10000\n"
+     "    --unblock-after MS    a stale producer's claim is reclaimed after this; default 30000\n",
+     "",
+     "    shmctl create logs --capacity 1M --group agent\n"
+     "    shmctl create spans --capacity 64M --policy overwrite --mode 0660 --group otel,debug\n"},
+    {"write", "write records to a ring (a producer)",
+     "shmctl write RING [--type T] [--rate R/s] [--timeout SECS]\n"
+     "shmctl write RING --count N --size SIZE [--type T] [--rate R/s] [--timeout SECS]",
+     "    Attaches as a producer and writes one record per line of standard input (the line\n"
+     "    without its newline), or, with --count and --size, N synthetic records of SIZE bytes\n"
+     "    (\"record <i> \" then 'x' filler). Reports on stderr how many records and bytes it wrote\n"
+     "    and how many were dropped, with the first failure's reason.\n",
+     "    --count N             write N synthetic records (needs --size)\n"
+     "    --size SIZE           payload size of each synthetic record\n"
+     "    --type T              record type, 0 .. 65535; default 0\n"
+     "    --rate R/s            at most R records per second; default as fast as possible\n"
+     "    --timeout SECS        block policy: how long a write waits for room; default 5\n",
+     "    1 also when any record was dropped (ring full, record larger than max record).\n",
+     "    printf 'hello\\nworld\\n' | shmctl write logs\n"
+     "    shmctl write logs --count 100000 --size 200 --rate 10000/s\n"},
+    {"read", "read records of a consumer group",
+     "shmctl read RING --group G [--follow] [--max N] [--timeout SECS] [--format text|hex|json|raw]",
+     "    Becomes the reader of consumer group G and prints its records, committing the group's\n"
+     "    cursor after each batch reaches standard output (so they are consumed). Without\n"
+     "    --follow it stops once the group has caught up. Fails if a live reader holds the group.\n"
+     "    Without --group (a non-destructive peek) is not supported yet.\n",
+     "    --group G             the consumer group to read as (required)\n"
+     "    --follow              keep waiting for new records until interrupted (Ctrl-C)\n"
+     "    --max N               stop after N records\n"
+     "    --timeout SECS        stop after SECS without a new record; default 0 (stop when\n"
+     "                          caught up), or never with --follow\n"
+     "    --format F            text: one payload per line (default); raw: payloads back to back;\n"
+     "                          hex: position, type, producer, length and hex payload per line;\n"
+     "                          json: one JSON object per line (payload, or payload_hex if the\n"
+     "                          payload is not UTF-8)\n",
+     "",
+     "    shmctl read logs --group agent\n"
+     "    shmctl read logs --group agent --follow --format json\n"},
+    {"ls", "list the rings in a directory",
+     "shmctl ls [DIR]",
+     "    Lists every shmring ring in DIR (default /dev/shm), one aligned line each: name, layout\n"
+     "    version, capacity, used bytes and records (the slowest group's backlog), live producers,\n"
+     "    groups and state. Files that are not rings are skipped; rings that fail validation are\n"
+     "    shown with the error. State is \"ok\" or a list of what is wrong: \"no live participant\",\n"
+     "    \"dead: ...\", \"stale: ...\", \"evicted: ...\", \"no reader: ...\".\n",
+     "", "",
+     "    shmctl ls\n"
+     "    shmctl ls /run/myapp\n"},
+    {"stat", "show a ring's configuration, depth, groups, producers and counters",
+     "shmctl stat RING [--json]",
+     "    Prints one live snapshot of the ring (read-only; disturbs nobody): layout version and\n"
+     "    features, capacity, policy, timeouts, used bytes and records, high-water mark, totals;\n"
+     "    a table of groups (cursor, lag, reader liveness, heartbeat age, pid, pid namespace,\n"
+     "    counters) and a table of producer slots.\n",
+     "    --json                the snapshot as JSON, schema \"shmring.stat/1\" (see STAT_JSON.md)\n", "",
+     "    shmctl stat logs\n"
+     "    shmctl stat logs --json | python3 -m json.tool\n"},
+    {"metrics", "print Prometheus metrics for rings",
+     "shmctl metrics RING...",
+     "    Prints the rings' stats in the Prometheus text exposition format: metric names start\n"
+     "    with shmring_, use base units (bytes, seconds), counters end in _total; labels are ring,\n"
+     "    group (per-group metrics) and slot (per-producer metrics). Rings that cannot be opened\n"
+     "    are reported on stderr; the others are still printed.\n",
+     "", "    1 also when any ring could not be read.\n",
+     "    shmctl metrics logs spans > /var/lib/node_exporter/textfile/shmring.prom\n"},
+    {"rm", "remove rings",
+     "shmctl rm RING...",
+     "    Unlinks the ring files. Processes that have a ring mapped keep using it until they\n"
+     "    detach; new attaches fail.\n",
+     "", "    1 if any ring could not be removed (the others are still removed).\n",
+     "    shmctl rm logs\n"},
+    {"group", "add or remove a consumer group",
+     "shmctl group add RING NAME\n"
+     "shmctl group rm RING NAME",
+     "    add: creates consumer group NAME, starting at the current tail (it sees records\n"
+     "    committed from now on). rm: removes group NAME, which must have no live reader;\n"
+     "    producers stop waiting for it. Names are 1 to 63 letters, digits, '.', '_' or '-'.\n",
+     "", "",
+     "    shmctl group add logs audit\n"
+     "    shmctl group rm logs audit\n"},
+};
+
+const Page* Find(std::string_view name) {
+  for (const Page& p : kPages) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+void Overview(std::ostream& out) {
+  out << "NAME\n    shmctl - create, inspect and use shmring shared-memory rings\n\n"
+         "SYNOPSIS\n    shmctl COMMAND [ARGS...]\n    shmctl help [COMMAND]\n    shmctl COMMAND --help\n"
+         "    shmctl --version\n\n"
+         "COMMANDS\n";
+  for (const Page& p : kPages) out << "    " << p.name << std::string(10 - p.name.size(), ' ') << p.summary << "\n";
+  out << "\nDESCRIPTION\n" << kRingNote
+      << "\nEXIT STATUS\n    0 success, 1 operational failure, 2 usage error.\n"
+         "\nEXAMPLES\n"
+         "    shmctl create logs --capacity 1M --group agent\n"
+         "    printf 'hello\\n' | shmctl write logs\n"
+         "    shmctl read logs --group agent\n"
+         "    shmctl stat logs\n";
+}
+
+}  // namespace
+
+bool PrintHelp(std::string_view command, std::ostream& out) {
+  if (command.empty()) {
+    Overview(out);
+    return true;
+  }
+  const Page* p = Find(command);
+  if (p == nullptr) return false;
+  std::string synopsis;
+  for (char c : p->synopsis) synopsis += c == '\n' ? std::string("\n    ") : std::string(1, c);
+  out << "NAME\n    shmctl-" << p->name << " - " << p->summary << "\n\n"
+      << "SYNOPSIS\n    " << synopsis << "\n\n"
+      << "DESCRIPTION\n" << p->description << kRingNote << "\n"
+      << "OPTIONS\n" << p->options << "    --help                show this help\n\n"
+      << "EXIT STATUS\n    0 success; 1 operational failure (the reason follows \"shmctl: \" on stderr);\n"
+      << "    2 usage error (unknown command or option, bad value).\n" << p->exit_status << "\n"
+      << "EXAMPLES\n" << p->examples;
+  return true;
+}
+
+std::string Synopsis(std::string_view command) {
+  const Page* p = Find(command);
+  if (p == nullptr) return "shmctl COMMAND [ARGS...]";
+  std::string_view s = p->synopsis;
+  return std::string(s.substr(0, s.find('\n')));
+}
+
+std::string ToolVersion() { return absl::StrCat("shmctl ", SHMCTL_VERSION); }
+
+}  // namespace shmctl

@@ -1,0 +1,134 @@
+// shmctl: shared declarations for the dispatcher, the subcommands and the renderers.
+//
+// Every subcommand is `int RunX(argv)` (the arguments after its name) returning an exit status:
+// 0 ok, 1 operational failure (a Status, printed with a "shmctl: " prefix),
+// 2 usage error (thrown as UsageError, printed by main with a usage hint).
+// Renderers work only from shmring::RingStats (stats.h), never from raw layout.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "shmring/stats.h"
+
+namespace shmctl {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFail = 1;
+inline constexpr int kExitUsage = 2;
+
+// A command-line mistake: main prints it with a usage hint and exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// --- argument parsing (args.cc) ---
+
+struct FlagSpec {
+  std::string_view name;  // without the leading "--"
+  bool takes_value = false;
+};
+
+// A subcommand's parsed arguments: positionals in order, flags by name
+// (a flag given twice keeps every value, in order).
+class Args {
+ public:
+  // Parses argv[first..]; throws UsageError on an unknown flag or a missing value.
+  // Accepts "--flag value", "--flag=value" and "--" (end of flags).
+  static Args Parse(std::string_view command, const std::vector<std::string>& argv,
+                    std::initializer_list<FlagSpec> flags);
+
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool Has(std::string_view flag) const { return flags_.count(std::string(flag)) != 0; }
+  // Last value of a flag, if given.
+  std::optional<std::string> Get(std::string_view flag) const;
+  // Every value of a repeatable flag.
+  std::vector<std::string> GetAll(std::string_view flag) const;
+
+  // Exactly n positionals (or between lo and hi), else UsageError naming what is missing/extra.
+  void ExpectPositional(size_t lo, size_t hi, std::string_view what) const;
+
+  const std::string& command() const { return command_; }
+
+ private:
+  std::string command_;
+  std::vector<std::string> positional_;
+  std::map<std::string, std::vector<std::string>> flags_;
+};
+
+// Values: all throw UsageError naming the flag and the bad value.
+uint64_t ParseSize(std::string_view flag, std::string_view v);     // 4096, 64K, 1M, 2G, 1T (powers of 1024)
+uint64_t ParseUint(std::string_view flag, std::string_view v, uint64_t max = UINT64_MAX);
+double ParseSeconds(std::string_view flag, std::string_view v);    // 1, 0.5, 2s, 250ms
+double ParseRate(std::string_view flag, std::string_view v);       // 1000 or 1000/s
+uint32_t ParseMode(std::string_view flag, std::string_view v);     // octal, e.g. 0660
+
+// Debian's Abseil has its own string_view type (not std::string_view): convert at the boundary.
+inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline std::string_view SV(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+// Prints "shmctl: MESSAGE" to stderr and returns kExitFail.
+int Fail(const absl::Status& s);
+int Fail(std::string_view message);
+
+// --- subcommands: each parses its own flags from the arguments after its name ---
+int RunCreate(const std::vector<std::string>& argv);
+int RunWrite(const std::vector<std::string>& argv);
+int RunRead(const std::vector<std::string>& argv);
+int RunLs(const std::vector<std::string>& argv);
+int RunStat(const std::vector<std::string>& argv);
+int RunMetrics(const std::vector<std::string>& argv);
+int RunRm(const std::vector<std::string>& argv);
+int RunGroup(const std::vector<std::string>& argv);  // "group add|rm ..."
+
+// --- help (help.cc) ---
+// The man-page-style help for a command ("" for the overview); false if unknown.
+bool PrintHelp(std::string_view command, std::ostream& out);
+// One-line synopsis, for usage hints.
+std::string Synopsis(std::string_view command);
+std::string ToolVersion();
+
+// --- renderers ---
+
+// Text (render_text.cc).
+std::string HumanBytes(uint64_t bytes);  // "64 KiB", "1.5 MiB", "512 B"
+std::string HumanAge(uint64_t ns);       // "120ms", "3.4s", "2m05s"
+// Records still held for the slowest gating group (the one defining used_bytes).
+uint64_t UsedRecords(const shmring::RingStats& s);
+// Short health summary: "ok", or e.g. "no live participant", "stale reader: g1".
+std::string RingState(const shmring::RingStats& s);
+// Display name of a ring: NAME for /dev/shm/NAME, else the path.
+std::string RingLabel(const std::string& path);
+void RenderStatText(const shmring::RingStats& s, std::ostream& out);
+
+// A left/right aligned text table.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header, std::string right_aligned = "");
+  void Add(std::vector<std::string> row);
+  void Print(std::ostream& out, std::string_view indent = "") const;
+  bool empty() const { return rows_.empty(); }
+
+ private:
+  std::vector<std::string> header_;
+  std::string right_;  // 'r' at index i: column i is right-aligned
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// JSON (render_json.cc): the "shmring.stat/1" document (STAT_JSON.md).
+std::string RenderStatJson(const shmring::RingStats& s);
+// One delivered record as a JSON Lines object.
+std::string RenderRecordJson(uint64_t position, uint16_t type, uint32_t producer, std::string_view payload);
+
+// Prometheus text exposition (render_prom.cc) for several rings at once.
+std::string RenderPrometheus(const std::vector<shmring::RingStats>& rings);
+
+}  // namespace shmctl
