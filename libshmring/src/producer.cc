@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "fault.h"
 #include "producer_impl.h"
 #include "record.h"
 #include "util.h"
@@ -61,16 +62,20 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
     // finds which bytes were ours. The release CAS below publishes it.
     slot.claim_pos.store(t, std::memory_order_relaxed);
     slot.claim_len.store(need, std::memory_order_relaxed);
+    SHMRING_FAULT("claim.after_intent");
     // Release pairs with the acquire tail load in ReclaimSlotIntent: whoever sees the
     // tail past t also sees our intent.
     if (ctl.tail.compare_exchange_weak(t, end, std::memory_order_release, std::memory_order_relaxed)) {
+      SHMRING_FAULT("claim.after_cas");
       slot.claim_len.store(need | kIntentConfirmed, std::memory_order_relaxed);
+      SHMRING_FAULT("claim.after_confirm");
       if (pad >= kRecordHeaderSize) {
         RecordHeader& ph = r.header_at(t);
         ph.len = uint32_t(pad - kRecordHeaderSize);
         ph.producer = producer_id;
         // Release pairs with Inspect's acquire load of the word.
         ph.word.store(t | kPadding, std::memory_order_release);
+        SHMRING_FAULT("claim.after_padding");
       }
       const uint64_t depth = end - limit;
       if (depth > ctl.high_water.load(std::memory_order_relaxed)) {
@@ -97,7 +102,9 @@ void Producer::Impl::WriteBusy(uint64_t pos, uint32_t len, uint16_t type) {
 
 absl::Status Producer::Impl::CommitOne(uint64_t pos, uint32_t len) {
   RecordHeader& h = r.header_at(pos);
+  SHMRING_FAULT("commit.before_checksum");
   if (r.checksums) h.checksum = RecordChecksum(&h.len, len, pos);
+  SHMRING_FAULT("commit.before_cas");
   uint64_t expected = pos | kBusy;
   // seq_cst CAS: releases the payload to readers (pairs with Inspect's acquire)
   // and orders before the data_waiters load in MaybeWake (Dekker with Reader::Wait).
@@ -106,6 +113,7 @@ absl::Status Producer::Impl::CommitOne(uint64_t pos, uint32_t len) {
                                            ": the claim was reclaimed (this producer was taken for dead); "
                                            "the record is not delivered"));
   }
+  SHMRING_FAULT("commit.after_cas");
   Bump(slot.committed, 1);
   Bump(slot.committed_bytes, len);
   return absl::OkStatus();
@@ -119,7 +127,9 @@ void Producer::Impl::AbortOne(uint64_t pos) {
 }
 
 void Producer::Impl::ClearIntent() {
-  slot.claim_len.store(0, std::memory_order_relaxed);
+  // Release pairs with the acquire claim_len loads of reclaimers: whoever sees the
+  // intent cleared also sees our header words published (spec/RECOVERY.md §2).
+  slot.claim_len.store(0, std::memory_order_release);
   outstanding = false;
 }
 
@@ -162,7 +172,9 @@ absl::StatusOr<Reservation> Producer::Reserve(size_t len, uint16_t type, std::ch
   }
   auto pos = p.Claim(RecordSize(len), timeout);
   if (!pos.ok()) return pos.status();
+  SHMRING_FAULT("reserve.before_busy");
   p.WriteBusy(*pos, uint32_t(len), type);
+  SHMRING_FAULT("reserve.after_busy");
   p.outstanding = true;
   Reservation res;
   res.owner_ = this;
@@ -229,6 +241,7 @@ absl::StatusOr<BatchReservation> Producer::ReserveBatch(std::span<const uint32_t
   uint64_t at = *pos;
   for (uint32_t len : lens) {
     p.WriteBusy(at, len, type);
+    SHMRING_FAULT("batch.after_busy");
     at += RecordSize(len);
   }
   p.outstanding = true;

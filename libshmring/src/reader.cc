@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fault.h"
 #include "groups.h"
 #include "liveness.h"
 #include "record.h"
@@ -95,14 +96,17 @@ bool Reader::Impl::JournaledCas(uint64_t* from_word, uint64_t to_word, uint64_t 
   gs.journal_outcome.store(kJournalUnknown, std::memory_order_relaxed);
   // Release pairs with SettleJournal's and AdvanceGroup's acquire loads of the state.
   gs.journal_state.store(1, std::memory_order_release);
+  SHMRING_FAULT("reader.after_journal");
   // seq_cst CAS: its release half pairs with GatingHead's acquire cursor load (our
   // reads are done before producers reuse the space); its place in the seq_cst
   // order pairs with the space_waiters load in WakeProducers (Dekker with MakeRoom).
   const bool ok = gs.cursor.compare_exchange_strong(*from_word, to_word, std::memory_order_seq_cst);
+  SHMRING_FAULT("reader.after_cas");
   if (ok) {
     gs.delivered.store(delivered, std::memory_order_relaxed);
     gs.delivered_bytes.store(bytes, std::memory_order_relaxed);
     gs.corrupt.store(corrupt, std::memory_order_relaxed);
+    SHMRING_FAULT("reader.mid_counters");
     gs.abandoned.store(abandoned, std::memory_order_relaxed);
   }
   gs.journal_state.store(0, std::memory_order_release);

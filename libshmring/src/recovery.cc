@@ -3,6 +3,7 @@
 // lock, so reclaims of one slot never run concurrently.
 #include "recovery.h"
 
+#include "fault.h"
 #include "liveness.h"
 #include "record.h"
 #include "util.h"
@@ -13,22 +14,24 @@ using namespace layout;
 
 namespace {
 
-// Publishes a header at `q` over a stale word: CAS the word first (so a live
-// producer's header is never overwritten), then the fields, then the state.
+// Publishes a header at `q` over a stale word. Nobody owns these bytes: the claim's
+// owner is dead, and a live producer that won this position would still name it
+// in its intent (the caller checked; its intent is cleared only after its own
+// header word is published, release/acquire). So the fields are written first and
+// the word last, by CAS from the stale value: a reclaimer that dies half-way
+// leaves the word stale, and the next one redoes the same writes.
 bool WriteOverStale(Ring::Impl& r, uint64_t q, uint64_t stale_word, uint64_t state, uint32_t len,
                     uint32_t producer) {
   RecordHeader& h = r.header_at(q);
-  uint64_t expected = stale_word;
-  // acquire pairs with any earlier release of this word; the busy word keeps readers out.
-  if (!h.word.compare_exchange_strong(expected, q | kBusy, std::memory_order_acq_rel)) return false;
   h.len = len;
   h.type = 0;
   h.flags = 0;
   h.producer = producer;
   h.checksum = 0;
+  SHMRING_FAULT("reclaim.after_fields");
+  uint64_t expected = stale_word;
   // Release pairs with Inspect's acquire: the fields are visible with the state.
-  h.word.store(q | state, std::memory_order_release);
-  return true;
+  return h.word.compare_exchange_strong(expected, q | state, std::memory_order_release, std::memory_order_relaxed);
 }
 
 // Turns the unfinished records of [cp, cp + len) into abandoned/padding records.

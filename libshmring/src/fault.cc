@@ -1,0 +1,26 @@
+#include "fault.h"
+
+#ifdef SHMRING_FAULT_INJECTION
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+namespace shmring::fault {
+
+void Hit(const char* point) {
+  static const long kill_at = [] {
+    const char* v = getenv("SHMRING_FAULT_KILL_AT");
+    return v ? atol(v) : 0L;
+  }();
+  static const char* only = getenv("SHMRING_FAULT_POINT");
+  static std::atomic<long> hits{0};
+  if (kill_at <= 0) return;
+  if (only != nullptr && *only != 0 && strcmp(only, point) != 0) return;
+  if (hits.fetch_add(1, std::memory_order_relaxed) + 1 == kill_at) raise(SIGKILL);
+}
+
+}  // namespace shmring::fault
+#endif
