@@ -37,7 +37,7 @@ inline constexpr size_t kGroupNameMax = 63;
 inline constexpr uint64_t kHeaderChecksumOffset = 160;
 
 // §2 Superblock, at offset 0. Written once by the creator before the file is
-// published (rename into place), never modified afterwards.
+// published (link() into place), never modified afterwards.
 struct Superblock {
   uint64_t magic;             // 0
   uint16_t major;             // 8
@@ -87,7 +87,7 @@ struct Control {
   std::atomic<uint64_t> groups_removed;  // 400
   std::atomic<uint64_t> evictions;       // 408
   std::atomic<uint64_t> reclaims;        // 416 dead claims turned into skip records
-  std::atomic<uint64_t> recoveries;      // 424 Ring::Recover runs that changed something
+  std::atomic<uint64_t> recoveries;      // 424 Ring::Recover calls that settled at least one claim
   uint8_t pad3[kControlSize - 432];
 };
 

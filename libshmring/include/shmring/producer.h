@@ -79,7 +79,8 @@ class Producer {
   [[nodiscard]] absl::StatusOr<Reservation> Reserve(size_t len, uint16_t type = 0);
   [[nodiscard]] absl::StatusOr<Reservation> Reserve(size_t len, uint16_t type,
                                                     std::chrono::nanoseconds timeout);
-  // Publishes the record. Aborted (FailedPrecondition) if its claim was reclaimed meanwhile.
+  // Publishes the record. kAborted if its claim was reclaimed meanwhile (never, while
+  // this process lives: only dead producers' claims are reclaimed in 1.0).
   [[nodiscard]] absl::Status Commit(Reservation& r);
   // Turns the claim into a skip record that readers step over.
   void Abort(Reservation& r);

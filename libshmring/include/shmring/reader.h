@@ -32,7 +32,7 @@ struct ReaderOptions {
   int spin = 200;
 };
 
-// What the reader found when it took over its group (recovery.md §3).
+// What the reader found when it took over its group (spec/RECOVERY.md §4.3).
 struct AttachReport {
   uint64_t resumed_at = 0;         // cursor position the reader starts from
   uint32_t previous_pid = 0;       // pid of the reader that held the group before (0: none)
@@ -56,8 +56,8 @@ class Reader {
   // `timeout` passes (then returns an empty batch).
   [[nodiscard]] absl::StatusOr<std::span<const RecordView>> Wait(size_t max,
                                                                  std::chrono::nanoseconds timeout);
-  // Commits the group cursor past everything returned so far. FailedPrecondition
-  // (code kAborted) if a newer reader took the group over: this reader is fenced.
+  // Commits the group cursor past everything returned so far. kAborted if a newer
+  // reader took the group over: this reader is fenced.
   [[nodiscard]] absl::Status Commit();
 
   [[nodiscard]] uint64_t committed_position() const;

@@ -35,11 +35,11 @@ struct CreateOptions {
   uint32_t max_groups = 16;     // 1 .. 256
   mode_t mode = 0600;           // file mode (0660 to share with a group)
   bool checksums = true;        // XXH3 per record
-  std::vector<std::string> groups;  // consumer groups created with the ring, starting at position 0
+  std::vector<std::string> groups;  // consumer groups created with the ring, starting at initial_position
   uint64_t initial_position = 0;    // first position (a multiple of 8); tests start near 2^64
   uint32_t stale_after_ms = 5000;   // heartbeat older than this: stale
   uint32_t evict_after_ms = 10000;  // a group without a live reader this long stops gating
-  uint32_t unblock_after_ms = 30000;  // a stale producer's claim is reclaimed after this
+  uint32_t unblock_after_ms = 30000;  // stored and shown; 1.0 reclaims only dead producers' claims
 };
 
 struct OpenOptions {

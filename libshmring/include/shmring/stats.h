@@ -34,7 +34,7 @@ struct GroupStats {
   uint64_t heartbeat_age_ns = 0;
   uint64_t cursor = 0;
   uint64_t lag_bytes = 0;
-  uint64_t lag_records = 0;  // committed - (delivered + overwritten + corrupt + abandoned), while quiescent
+  uint64_t lag_records = 0;  // committed (or in-flight) records between the cursor and the tail, by walking
   bool evicted = false;
   uint64_t delivered = 0, delivered_bytes = 0, corrupt = 0, overwritten = 0, evictions = 0, abandoned = 0;
 };
