@@ -6,6 +6,7 @@
 #include "fault.h"
 #include "producer_impl.h"
 #include "record.h"
+#include "speculative.h"
 #include "util.h"
 #include "wakeup.h"
 
@@ -71,8 +72,8 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
       SHMRING_FAULT("claim.after_confirm");
       if (pad >= kRecordHeaderSize) {
         RecordHeader& ph = r.header_at(t);
-        ph.len = uint32_t(pad - kRecordHeaderSize);
-        ph.producer = producer_id;
+        SharedStore(ph.len, pad - kRecordHeaderSize);
+        SharedStore(ph.producer, producer_id);
         // Release pairs with Inspect's acquire load of the word.
         ph.word.store(t | kPadding, std::memory_order_release);
         SHMRING_FAULT("claim.after_padding");
@@ -90,11 +91,11 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
 
 void Producer::Impl::WriteBusy(uint64_t pos, uint32_t len, uint16_t type) {
   RecordHeader& h = r.header_at(pos);
-  h.len = len;
-  h.type = type;
-  h.flags = 0;
-  h.producer = producer_id;
-  h.reserved = 0;
+  SharedStore(h.len, len);
+  SharedStore(h.type, type);
+  SharedStore(h.flags, 0);
+  SharedStore(h.producer, producer_id);
+  SharedStore(h.reserved, 0);
   // Release pairs with Inspect's acquire: a reclaimer or an overwriting producer
   // that sees the busy word can trust the length.
   h.word.store(pos | kBusy, std::memory_order_release);
@@ -103,7 +104,7 @@ void Producer::Impl::WriteBusy(uint64_t pos, uint32_t len, uint16_t type) {
 absl::Status Producer::Impl::CommitOne(uint64_t pos, uint32_t len) {
   RecordHeader& h = r.header_at(pos);
   SHMRING_FAULT("commit.before_checksum");
-  if (r.checksums) h.checksum = RecordChecksum(&h.len, len, pos);
+  if (r.checksums) SharedStore(h.checksum, RecordChecksum(&h.len, len, pos));
   SHMRING_FAULT("commit.before_cas");
   uint64_t expected = pos | kBusy;
   // seq_cst CAS: releases the payload to readers (pairs with Inspect's acquire)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "producer_impl.h"
 #include "record.h"
+#include "speculative.h"
 #include "recovery.h"
 #include "groups.h"
 #include "util.h"
@@ -84,6 +85,29 @@ void NoteJournalOutcome(GroupSlot& gs, uint64_t old_word) {
 }
 }  // namespace
 
+// Walks from *p over finished records until `target` (or the tail), counting data
+// records. False, with *p at the record in the way, if one is not finished. The
+// cursor we started from may move meanwhile (other producers): the caller's CAS
+// re-validates, and under TSan these reads are ignored (speculative.h).
+static bool WalkPassable(const Ring::Impl& r, uint64_t tail, uint64_t target, uint64_t* p, uint64_t* data) {
+  SpeculativeReads speculative;
+  while (int64_t(target - *p) > 0) {
+    const uint64_t avail = tail - *p;
+    if (avail == 0) return true;  // everything claimed is passed (target is never past the tail)
+    if (avail > r.capacity) return false;
+    const Inspected in = Inspect(r, *p, avail);
+    switch (in.kind) {
+      case RecordKind::kData: ++*data; break;
+      case RecordKind::kAbandoned:  // counted by the dead producer's slot, not as overwritten
+      case RecordKind::kPadding:
+      case RecordKind::kSkip: break;
+      default: return false;  // still being written, or unreadable: cannot pass it
+    }
+    *p += in.size;
+  }
+  return true;
+}
+
 bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evicted, uint64_t* stuck_at) {
   GroupSlot& gs = r.group(g);
   for (int attempt = 0; attempt < 64; ++attempt) {
@@ -94,24 +118,9 @@ bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evic
     // Acquire pairs with Claim's release CAS: headers below the tail are claimed.
     const uint64_t tail = r.control().tail.load(std::memory_order_acquire);
     uint64_t p = c, data = 0;
-    while (int64_t(target - p) > 0) {
-      const uint64_t avail = tail - p;
-      if (avail == 0) break;  // everything claimed is passed (target is never past the tail)
-      if (avail > r.capacity) {
-        *stuck_at = p;
-        return false;
-      }
-      const Inspected in = Inspect(r, p, avail);
-      switch (in.kind) {
-        case RecordKind::kData: ++data; break;
-        case RecordKind::kAbandoned:  // counted by the dead producer's slot, not as overwritten
-        case RecordKind::kPadding:
-        case RecordKind::kSkip: break;
-        default:  // still being written, or unreadable: cannot pass it
-          *stuck_at = p;
-          return false;
-      }
-      p += in.size;
+    if (!WalkPassable(r, tail, target, &p, &data)) {
+      *stuck_at = p;
+      return false;
     }
     // acq_rel: acquire pairs with Reader::Commit's release CAS; release pairs with the
     // overwrite reader's re-check of the cursor (Reader::PollCopies), which then

@@ -103,6 +103,7 @@ bool Reader::Impl::JournaledCas(uint64_t* from_word, uint64_t to_word, uint64_t 
   const bool ok = gs.cursor.compare_exchange_strong(*from_word, to_word, std::memory_order_seq_cst);
   SHMRING_FAULT("reader.after_cas");
   if (ok) {
+    gs.seen_overwritten.store(gs.overwritten.load(std::memory_order_relaxed), std::memory_order_relaxed);
     gs.delivered.store(delivered, std::memory_order_relaxed);
     gs.delivered_bytes.store(bytes, std::memory_order_relaxed);
     gs.corrupt.store(corrupt, std::memory_order_relaxed);
@@ -204,6 +205,7 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     metas.clear();
     size_t used = 0;
     uint64_t pos = c, corrupt = 0, abandoned = 0;
+    SpeculativeReads speculative;  // validated by the cursor re-check and the journaled CAS below
     while (metas.size() < max) {
       const uint64_t avail = std::min<uint64_t>(tail - pos, r.capacity);
       if (avail == 0) break;
@@ -287,7 +289,6 @@ absl::Status Reader::Impl::Commit() {
   }
   pend_delivered = pend_bytes = pend_corrupt = pend_abandoned = 0;
   committed = next;
-  gs.seen_overwritten.store(gs.overwritten.load(std::memory_order_relaxed), std::memory_order_relaxed);
   WakeProducers();
   return absl::OkStatus();
 }

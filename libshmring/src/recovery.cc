@@ -23,11 +23,11 @@ namespace {
 bool WriteOverStale(Ring::Impl& r, uint64_t q, uint64_t stale_word, uint64_t state, uint32_t len,
                     uint32_t producer) {
   RecordHeader& h = r.header_at(q);
-  h.len = len;
-  h.type = 0;
-  h.flags = 0;
-  h.producer = producer;
-  h.checksum = 0;
+  SharedStore(h.len, len);
+  SharedStore(h.type, 0);
+  SharedStore(h.flags, 0);
+  SharedStore(h.producer, producer);
+  SharedStore(h.checksum, 0);
   SHMRING_FAULT("reclaim.after_fields");
   uint64_t expected = stale_word;
   // Release pairs with Inspect's acquire: the fields are visible with the state.

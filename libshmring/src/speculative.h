@@ -17,21 +17,51 @@
 #endif
 #endif
 
+#ifdef SHMRING_TSAN
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+#endif
+
 namespace shmring {
 
+// Payload bytes are written by producers (and users) with plain stores; the
+// reader's copy races with them by design and is validated afterwards, so under
+// TSan those reads are ignored rather than reported.
 inline void SpeculativeCopy(void* dst, const void* src, size_t n) {
 #ifdef SHMRING_TSAN
-  auto* d = static_cast<unsigned char*>(dst);
-  auto* s = static_cast<unsigned char*>(const_cast<void*>(src));
-  for (size_t i = 0; i < n; ++i) d[i] = std::atomic_ref<unsigned char>(s[i]).load(std::memory_order_relaxed);
+  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+  memcpy(dst, src, n);
+  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
 #else
   memcpy(dst, src, n);
 #endif
 }
 
+// A scope whose reads of ring memory may race with producers reusing it (an
+// overwrite walk that started from a cursor that has since moved); every such
+// result is re-validated by a CAS or a cursor re-check. Under TSan its reads are
+// ignored; elsewhere it is nothing.
+class SpeculativeReads {
+ public:
+#ifdef SHMRING_TSAN
+  SpeculativeReads() { AnnotateIgnoreReadsBegin(__FILE__, __LINE__); }
+  ~SpeculativeReads() { AnnotateIgnoreReadsEnd(__FILE__, __LINE__); }
+#else
+  SpeculativeReads() {}
+#endif
+  SpeculativeReads(const SpeculativeReads&) = delete;
+  SpeculativeReads& operator=(const SpeculativeReads&) = delete;
+};
+
+// Header fields other than the word: loaded and stored as relaxed atomics (plain
+// moves on x86-64), so a reader racing an overwrite reads a whole, if stale, value.
 template <typename T>
 inline T SpeculativeLoad(const T& field) {
   return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
+}
+template <typename T, typename V>
+inline void SharedStore(T& field, V value) {
+  std::atomic_ref<T>(field).store(T(value), std::memory_order_relaxed);
 }
 
 }  // namespace shmring
