@@ -78,7 +78,8 @@ struct Control {
   uint8_t pad0[120];
   std::atomic<uint32_t> data_seq;      // 128 futex word: bumped when records become readable
   std::atomic<uint32_t> data_waiters;  // 132 readers parked (or about to park) on data_seq
-  uint8_t pad1[120];
+  std::atomic<uint32_t> bell_waiters;  // 136 doorbell readers armed (spec/PROTOCOL.md §7.2)
+  uint8_t pad1[116];
   std::atomic<uint32_t> space_seq;      // 256 futex word: bumped when a cursor moves
   std::atomic<uint32_t> space_waiters;  // 260 producers parked on space_seq
   uint8_t pad2[120];
@@ -113,7 +114,8 @@ struct ProducerSlot {
   std::atomic<uint64_t> blocked_ns;      // 96 time spent waiting for space
   std::atomic<uint64_t> wakeups;         // 104 futex wakes issued
   std::atomic<uint64_t> abandoned;       // 112 records of this slot reclaimed after its owner died
-  uint8_t pad1[kProducerSlotSize - 120];
+  std::atomic<uint64_t> bell_failures;   // 120 doorbells it could not ring (socket unreachable)
+  uint8_t pad1[kProducerSlotSize - 128];
 };
 
 // §5 Group slot (256 bytes each, max_groups of them).
@@ -145,8 +147,9 @@ struct GroupSlot {
   std::atomic<uint64_t> seen_overwritten;  // 144 `overwritten` as the last reader saw it (lost-while-away report)
   std::atomic<uint64_t> abandoned;     // 152 abandoned (dead producer) records this group's readers passed
   char name[kGroupNameMax + 1];        // 160 NUL-terminated
-  std::atomic<uint32_t> reader_waiting;  // 224 reserved for eventfd doorbells (0 in 1.0)
-  uint8_t pad1[kGroupSlotSize - 228];
+  std::atomic<uint32_t> reader_waiting;  // 224 doorbell: 0 idle, 1 armed (reader waits), 2 rung
+  std::atomic<uint32_t> doorbell_gen;    // 228 generation of the reader serving a doorbell socket, 0: none
+  uint8_t pad1[kGroupSlotSize - 232];
 };
 
 // §6 Record header, 32 bytes, 8-aligned, at every record position.
@@ -192,6 +195,7 @@ static_assert(offsetof(Superblock, stale_after_ms) == 144, "spec/LAYOUT.md §2")
 static_assert(offsetof(Superblock, header_checksum) == kHeaderChecksumOffset, "spec/LAYOUT.md §2");
 static_assert(sizeof(Control) == kControlSize, "spec/LAYOUT.md §3: control block is 4096 bytes");
 static_assert(offsetof(Control, data_seq) == 128, "spec/LAYOUT.md §3");
+static_assert(offsetof(Control, bell_waiters) == 136, "spec/LAYOUT.md §3");
 static_assert(offsetof(Control, space_seq) == 256, "spec/LAYOUT.md §3");
 static_assert(offsetof(Control, high_water) == 384, "spec/LAYOUT.md §3");
 static_assert(offsetof(Control, recoveries) == 424, "spec/LAYOUT.md §3");
@@ -199,6 +203,7 @@ static_assert(sizeof(ProducerSlot) == kProducerSlotSize, "spec/LAYOUT.md §4: pr
 static_assert(offsetof(ProducerSlot, claim_pos) == 40, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, committed) == 64, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, abandoned) == 112, "spec/LAYOUT.md §4");
+static_assert(offsetof(ProducerSlot, bell_failures) == 120, "spec/LAYOUT.md §4");
 static_assert(sizeof(GroupSlot) == kGroupSlotSize, "spec/LAYOUT.md §5: group slot is 256 bytes");
 static_assert(offsetof(GroupSlot, journal_state) == 8, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, journal_abandoned) == 56, "spec/LAYOUT.md §5");
@@ -206,6 +211,8 @@ static_assert(offsetof(GroupSlot, state) == 64, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, overwritten) == 128, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, abandoned) == 152, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, name) == 160, "spec/LAYOUT.md §5");
+static_assert(offsetof(GroupSlot, reader_waiting) == 224 && offsetof(GroupSlot, doorbell_gen) == 228,
+              "spec/LAYOUT.md §5");
 static_assert(sizeof(RecordHeader) == kRecordHeaderSize, "spec/LAYOUT.md §6: record header is 32 bytes");
 static_assert(offsetof(RecordHeader, len) == 16, "spec/LAYOUT.md §6");
 static_assert(offsetof(RecordHeader, producer) == 24, "spec/LAYOUT.md §6");

@@ -142,6 +142,27 @@ void Producer::Impl::MaybeWake() {
     FutexWakeAll(ctl.data_seq);
     Bump(slot.wakeups, 1);
   }
+  // seq_cst load pairs with the reader's seq_cst bell_waiters increment when it arms.
+  if (ctl.bell_waiters.load(std::memory_order_seq_cst) != 0) RingBells();
+}
+
+// Some reader armed its doorbell (spec/PROTOCOL.md §7.2): ring each armed group once.
+void Producer::Impl::RingBells() {
+  for (uint32_t g = 0; g < r.max_groups; ++g) {
+    GroupSlot& gs = r.group(g);
+    uint32_t armed = 1;
+    // seq_cst: the 1 -> 2 transition is what makes exactly one producer ring.
+    if (gs.reader_waiting.load(std::memory_order_seq_cst) != 1 ||
+        !gs.reader_waiting.compare_exchange_strong(armed, 2, std::memory_order_seq_cst)) {
+      continue;
+    }
+    const uint32_t gen = gs.doorbell_gen.load(std::memory_order_acquire);  // pairs with DoorbellFd's release
+    if (gen != 0 && bells.Ring(r, g, gen)) {
+      Bump(slot.wakeups, 1);
+    } else {
+      Bump(slot.bell_failures, 1);  // the reader still polls; the futex path is unaffected
+    }
+  }
 }
 
 // ---- public API ----

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include "doorbell.h"
 #include "liveness.h"
 #include "ring_impl.h"
 #include "shmring/producer.h"
@@ -20,7 +21,8 @@ struct Producer::Impl {
   ProducerOptions options;
   uint64_t limit;  // cached smallest gating cursor (only ever too low: conservative)
   uint32_t since_heartbeat = 0;
-  bool outstanding = false;  // one reservation at a time: the slot has one intent
+  bool outstanding = false;
+  DoorbellClients bells;  // one reservation at a time: the slot has one intent
 
   Impl(std::shared_ptr<Ring> rg, uint32_t idx, SlotLock l, ProducerOptions o);
 
@@ -33,6 +35,7 @@ struct Producer::Impl {
   void AbortOne(uint64_t pos);
   void ClearIntent();
   void MaybeWake();
+  void RingBells();
 
   // producer_room.cc
   // Smallest cursor among gating groups, relative to `tail`.

@@ -2,6 +2,7 @@
 // header once, verify checksums, deliver, then commit the cursor by CAS.
 #include "shmring/reader.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "doorbell.h"
 #include "fault.h"
 #include "groups.h"
 #include "liveness.h"
@@ -41,6 +43,9 @@ struct Reader::Impl {
   uint64_t pend_delivered = 0, pend_bytes = 0, pend_corrupt = 0, pend_abandoned = 0;
   uint64_t stuck_pos = 0, stuck_since = 0, last_reclaim_check = 0;
   AttachReport report;
+  DoorbellServer bell;
+  bool armed = false;
+  uint32_t gen = 0;
 
   Impl(std::shared_ptr<Ring> rg, uint32_t gi, SlotLock l, ReaderOptions o)
       : ring(std::move(rg)), r(ring->impl()), g(gi), gs(r.group(gi)), lock(std::move(l)), options(o) {}
@@ -56,6 +61,8 @@ struct Reader::Impl {
   absl::StatusOr<std::span<const RecordView>> PollCopies(size_t max);
   absl::Status Commit();
   void WakeProducers();
+  void Disarm();
+  bool Arm();
   bool JournaledCas(uint64_t* from_word, uint64_t to_word, uint64_t d_delivered, uint64_t d_bytes,
                     uint64_t d_corrupt, uint64_t d_abandoned);
 };
@@ -272,6 +279,30 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
   return std::span<const RecordView>();
 }
 
+// Doorbell arming (spec/PROTOCOL.md §7.2). Arm() after an empty poll; true if
+// records arrived meanwhile (then the caller polls again instead of sleeping).
+bool Reader::Impl::Arm() {
+  if (!bell.active() || armed) return false;
+  Control& ctl = r.control();
+  armed = true;
+  ctl.bell_waiters.fetch_add(1, std::memory_order_seq_cst);
+  // seq_cst store pairs with the producers' seq_cst load/CAS in RingBells, after
+  // their commit CAS: either they see us armed, or we see their record below.
+  gs.reader_waiting.store(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const uint64_t tail = ctl.tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
+  const uint64_t avail = std::min<uint64_t>(tail - next, r.capacity);
+  return avail != 0 && Inspect(r, next, avail).kind != RecordKind::kNotReady &&
+         Inspect(r, next, avail).kind != RecordKind::kBusy;
+}
+
+void Reader::Impl::Disarm() {
+  if (!armed) return;
+  armed = false;
+  gs.reader_waiting.store(0, std::memory_order_relaxed);
+  r.control().bell_waiters.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Reader::Impl::WakeProducers() {
   Control& ctl = r.control();
   // seq_cst load pairs with MakeRoom's seq_cst space_waiters increment.
@@ -319,8 +350,14 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Attach(std::shared_ptr<Ring> rin
   }
   auto impl = std::make_unique<Impl>(std::move(ring), *gi, std::move(*lock), options);
   SettleJournal(gs);  // the previous reader may have died mid-commit
+  // A previous reader that died armed leaves its bell_waiters count behind.
+  if (gs.reader_waiting.exchange(0, std::memory_order_relaxed) != 0) {
+    r.control().bell_waiters.fetch_sub(1, std::memory_order_relaxed);
+  }
+  gs.doorbell_gen.store(0, std::memory_order_relaxed);
   const uint32_t gen = gs.generation.fetch_add(1, std::memory_order_relaxed) + 1;
   impl->tag = gen & kCursorGenMask;
+  impl->gen = gen;
   impl->report.previous_pid = uint32_t(gs.pid.load(std::memory_order_relaxed));
   const uint64_t ow = gs.overwritten.load(std::memory_order_relaxed);
   impl->report.lost_while_away = ow - gs.seen_overwritten.load(std::memory_order_relaxed);
@@ -348,6 +385,11 @@ Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::~Reader() {
   if (!impl_) return;
   if (impl_->options.auto_commit) (void)impl_->Commit();
+  impl_->Disarm();
+  if (impl_->bell.active()) {
+    impl_->gs.doorbell_gen.store(0, std::memory_order_relaxed);
+    impl_->bell.Close();
+  }
   impl_->gs.pid.store(0, std::memory_order_relaxed);
   impl_->gs.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);  // eviction clock starts now
 }
@@ -356,10 +398,33 @@ absl::StatusOr<std::span<const RecordView>> Reader::Poll(size_t max) {
   Impl& p = *impl_;
   p.gs.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);
   if (max == 0) return std::span<const RecordView>();
-  if (p.r.policy == Policy::kOverwrite) return p.PollCopies(max);
-  if (p.options.auto_commit) SHMRING_RETURN_IF_ERROR(p.Commit());
-  p.views.clear();
-  return p.PollInPlace(max);
+  if (p.bell.active()) {
+    p.Disarm();
+    p.bell.Serve();
+  }
+  for (;;) {
+    absl::StatusOr<std::span<const RecordView>> b;
+    if (p.r.policy == Policy::kOverwrite) {
+      b = p.PollCopies(max);
+    } else {
+      if (p.options.auto_commit) SHMRING_RETURN_IF_ERROR(p.Commit());
+      p.views.clear();
+      b = p.PollInPlace(max);
+    }
+    if (!b.ok() || !b->empty() || !p.Arm()) return b;
+    p.Disarm();  // records arrived while arming: poll again rather than sleep
+  }
+}
+
+absl::StatusOr<int> Reader::DoorbellFd() {
+  Impl& p = *impl_;
+  if (p.bell.active()) return p.bell.fd();
+  struct stat st;
+  if (fstat(p.r.fd, &st) != 0) return ErrnoStatus(errno, "stat ring", p.r.path);
+  SHMRING_RETURN_IF_ERROR(p.bell.Open(DoorbellPath(p.r.path, GroupName(p.gs)), st.st_mode));
+  // Release pairs with RingBells' acquire: producers connect only once we listen.
+  p.gs.doorbell_gen.store(p.gen, std::memory_order_release);
+  return p.bell.fd();
 }
 
 absl::StatusOr<std::span<const RecordView>> Reader::Wait(size_t max, std::chrono::nanoseconds timeout) {

@@ -80,6 +80,7 @@ RingStats Ring::Stats() const {
     p.blocked_ns = ps.blocked_ns.load(std::memory_order_relaxed);
     p.wakeups = ps.wakeups.load(std::memory_order_relaxed);
     p.abandoned = ps.abandoned.load(std::memory_order_relaxed);
+    p.bell_failures = ps.bell_failures.load(std::memory_order_relaxed);
     s.committed += p.committed;
     s.committed_bytes += p.committed_bytes;
     s.dropped += p.dropped;
@@ -87,6 +88,7 @@ RingStats Ring::Stats() const {
     s.blocked_ns += p.blocked_ns;
     s.wakeups += p.wakeups;
     s.abandoned += p.abandoned;
+    s.bell_failures += p.bell_failures;
     s.producers.push_back(p);
   }
   uint64_t oldest = 0;

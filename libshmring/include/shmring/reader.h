@@ -60,6 +60,16 @@ class Reader {
   // reader took the group over: this reader is fenced.
   [[nodiscard]] absl::Status Commit();
 
+  // A file descriptor for epoll/poll/io_uring that becomes readable when records
+  // may be available for this group (spec/PROTOCOL.md §7.2). Use it as:
+  //   for (;;) { batch = Poll(); if (batch->empty()) epoll_wait(... fd ...); }
+  // A Poll that returns nothing arms the doorbell; the first commit after that
+  // makes the fd readable (one wake per arming: edge semantics), and it stays
+  // readable until the next Poll. Producers reach it through a Unix socket next to
+  // the ring (RING.GROUP.bell), so it works across PID namespaces sharing the
+  // volume. The fd belongs to the reader: do not close it.
+  [[nodiscard]] absl::StatusOr<int> DoorbellFd();
+
   [[nodiscard]] uint64_t committed_position() const;
   [[nodiscard]] const AttachReport& attach_report() const;
   [[nodiscard]] uint32_t group() const;

@@ -21,7 +21,7 @@ struct ProducerStats {
   Liveness liveness = Liveness::kNone;
   uint64_t heartbeat_age_ns = 0;
   uint64_t committed = 0, committed_bytes = 0, dropped = 0, aborted = 0;
-  uint64_t blocked_ns = 0, wakeups = 0, abandoned = 0;
+  uint64_t blocked_ns = 0, wakeups = 0, abandoned = 0, bell_failures = 0;
 };
 
 struct GroupStats {
@@ -58,7 +58,7 @@ struct RingStats {
   uint64_t evictions = 0, reclaims = 0, recoveries = 0;
   // sums over producer slots
   uint64_t committed = 0, committed_bytes = 0, dropped = 0, aborted = 0, blocked_ns = 0, wakeups = 0,
-           abandoned = 0;
+           abandoned = 0, bell_failures = 0;
   std::vector<ProducerStats> producers;  // slots ever used
   std::vector<GroupStats> groups;        // named groups
 };
