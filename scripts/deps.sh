@@ -3,9 +3,9 @@
 #   scripts/deps.sh build   - to build the library, tools and demo
 #   scripts/deps.sh test    - plus tests, sanitizers, fuzzing and checkers
 set -euo pipefail
-want=(build-essential cmake ninja-build pkg-config liburing-dev libxxhash-dev libabsl-dev nlohmann-json3-dev)
+want=(build-essential cmake ninja-build pkg-config liburing-dev libxxhash-dev libabsl-dev nlohmann-json3-dev libcpp-httplib-dev)
 if [[ "${1:-build}" == test ]]; then
-  want+=(libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3 clang-14 spin prometheus)
+  want+=(libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3 clang-14 spin prometheus curl yamllint)
 fi
 missing=()
 for p in "${want[@]}"; do

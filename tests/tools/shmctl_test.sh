@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # End-to-end test of the real shmctl binary against real rings in /dev/shm.
-# Usage: shmctl_test.sh PATH/TO/shmctl     (exit 77: skipped, /dev/shm unusable)
+# Usage: shmctl_test.sh PATH/TO/shmctl [PATH/TO/shmctl_claim_and_die]
+#        (exit 77: skipped, /dev/shm unusable). The helper (claim_and_die.cc) makes a producer
+#        die holding a claim, for the recover test; without it recover is tested on a clean ring.
 set -euo pipefail
 
-SHMCTL=${1:?usage: shmctl_test.sh PATH/TO/shmctl}
+SHMCTL=${1:?usage: shmctl_test.sh PATH/TO/shmctl [PATH/TO/shmctl_claim_and_die]}
+CLAIM_AND_DIE=${2:-}
+BGPIDS=()
 PFX="shmctl-test-$$"
 WORK=$(mktemp -d)
 DIR="/dev/shm/$PFX.d"
 
 cleanup() {
+  for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -f /dev/shm/"$PFX"-* 2>/dev/null || true
   rm -rf "$DIR" "$WORK"
 }
@@ -140,6 +145,7 @@ expect 0 "$SHMCTL" ls
 contains "$WORK/out" "NAME" "ls prints a header"
 row=$(awk -v r="$R" '$1 == r' "$WORK/out")
 [ -n "$row" ] && echo "$row" | grep -q ' 1\.0 .*64 KiB' && pass "ls lists the ring with version and capacity" || fail "ls row for $R: '$row' in $(cat "$WORK/out")"
+echo "$row" | grep -Eq 'no live participant for [0-9.]+(ms|s|m[0-9]+s)' && pass "ls says for how long a ring had no live participant" || fail "ls idle time for $R: '$row'"
 
 mkdir "$DIR"
 expect 0 "$SHMCTL" create "$DIR/good" --capacity 8K --group x
@@ -151,6 +157,208 @@ grep -q '^good .* 8 KiB' "$WORK/out" && pass "ls DIR lists a ring by path" || fa
 grep -q 'junk' "$WORK/out" && fail "ls DIR shows a non-ring file" || pass "ls DIR skips non-rings"
 grep -q '^broken .*error: ' "$WORK/out" && pass "ls DIR shows an invalid ring with its error" || fail "ls DIR broken: $(cat "$WORK/out")"
 expect 1 "$SHMCTL" stat "$DIR/broken" && contains "$WORK/err" "shmctl: ring $DIR/broken: superblock field" "stat names the corrupt field"
+
+# --- verify: a clean ring, then a corrupted copy ----------------------------------------
+V="$PFX-verify"
+expect 0 "$SHMCTL" create "$V" --capacity 64K --group g --group keep
+expect 0 "$SHMCTL" write "$V" --count 10 --size 30
+expect 0 "$SHMCTL" verify "$V" && contains "$WORK/out" "result     ok" "verify: clean ring exits 0"
+contains "$WORK/out" "records    10 (300 payload bytes)" "verify counts the records and payload bytes walked"
+contains "$WORK/out" "in flight  0" "verify reports in-flight records"
+expect 0 "$SHMCTL" verify "$V" --json
+json "$WORK/out" 'd["schema"] == "shmring.verify/1" and d["ok"] and d["problems"] == [] and d["records"] == 10 and d["bytes"] == 300 and d["to"] - d["from"] == d["walked_bytes"] == 640' "verify --json on a clean ring"
+# Positions of the records, from the group that is read (group keep still holds them all).
+expect 0 "$SHMCTL" read "$V" --group g --format hex
+pos4=$(sed -n '4s/ .*//p' "$WORK/out")
+pos7=$(sed -n '7s/ .*//p' "$WORK/out")
+# corrupt FILE POS OFFSET BYTE: overwrite one byte of the record at POS (OFFSET from its header);
+# the data area starts at the superblock's data_offset (u64 at byte 88), capacity is at 40.
+corrupt() {
+  python3 - "$@" <<'PY'
+import struct, sys
+path, pos, off, byte = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open(path, "r+b") as f:
+    sb = f.read(128)
+    cap, = struct.unpack_from("<Q", sb, 40)
+    data, = struct.unpack_from("<Q", sb, 88)
+    at = data + pos % cap + off
+    f.seek(at)
+    old = f.read(1)[0]
+    f.seek(at)
+    f.write(bytes([old ^ 0xFF]) if byte == "flip" else bytes.fromhex(byte))
+PY
+}
+VC="/dev/shm/$PFX-verify-copy"
+cp "/dev/shm/$V" "$VC"
+corrupt "$VC" "$pos4" 37 flip  # a payload byte (header is 32 bytes)
+expect 1 "$SHMCTL" verify "$VC" && contains "$WORK/out" "position $pos4: checksum mismatch" "verify: a corrupted payload byte exits 1 naming the position and checksum"
+[ "$(grep -c '^  position ' "$WORK/out")" -eq 1 ] && pass "verify reports exactly one problem" || fail "verify problems: $(cat "$WORK/out")"
+contains "$WORK/err" "1 problem found" "verify says on stderr that it found a problem"
+expect 1 "$SHMCTL" verify "$VC" --json
+json "$WORK/out" 'not d["ok"] and len(d["problems"]) == 1 and d["problems"][0].startswith("position '"$pos4"': checksum mismatch")' "verify --json lists the problem"
+corrupt "$VC" "$pos7" 19 ff  # the top byte of the record's len: an impossible length
+expect 1 "$SHMCTL" verify "$VC" && contains "$WORK/out" "position $pos7: unreadable header" "verify: a corrupt header is reported at its position"
+expect 0 "$SHMCTL" verify "$V" && pass "the original ring still verifies"
+
+# --- recover: a producer killed while holding a claim ------------------------------------
+K="$PFX-recover"
+expect 0 "$SHMCTL" create "$K" --capacity 64K --group g
+expect 0 "$SHMCTL" write "$K" --count 3 --size 30
+if [ -n "$CLAIM_AND_DIE" ]; then
+  claimed=$("$CLAIM_AND_DIE" "/dev/shm/$K" 100 2>"$WORK/claim.err" || true)
+  [ "$claimed" = 192 ] && pass "a producer died holding a claim at position 192" || fail "claim_and_die printed '$claimed': $(cat "$WORK/claim.err")"
+  expect 0 "$SHMCTL" verify "$K" --json
+  json "$WORK/out" 'd["ok"] and d["in_flight"] == 1 and d["records"] == 3' "verify sees the dead producer's claim in flight"
+  expect 0 "$SHMCTL" stat "$K" --json
+  json "$WORK/out" '[p["liveness"] for p in d["producers"]] == ["dead"] and d["producers"][0]["pid"] > 0' "stat shows the dead producer"
+  expect 0 "$SHMCTL" recover "$K" && contains "$WORK/out" "settled 1 claim of dead producers, 1 record marked abandoned" "recover settles the dead producer's claim"
+  contains "$WORK/out" "abandoned  1" "recover's verify counts the abandoned record"
+  contains "$WORK/out" "in flight  0" "recover leaves nothing in flight"
+  contains "$WORK/out" "result     ok" "the ring verifies after recover"
+  expect 0 "$SHMCTL" recover "$K" --json
+  json "$WORK/out" 'd["schema"] == "shmring.recover/1" and d["claims_settled"] == 0 and d["verify"]["ok"] and d["verify"]["abandoned"] == 1' "a second recover has nothing to do (--json)"
+  expect 0 "$SHMCTL" read "$K" --group g
+  [ "$(wc -l <"$WORK/out")" -eq 3 ] && pass "readers step over the abandoned record" || fail "read after recover: $(cat "$WORK/out")"
+  expect 0 "$SHMCTL" stat "$K" --json
+  json "$WORK/out" 'd["totals"]["recoveries"] == 1 and d["groups"][0]["abandoned"] == 1' "stat counts the recovery and the abandoned record"
+else
+  echo "skipped: recover of a dead producer's claim (no claim_and_die helper given)"
+  expect 0 "$SHMCTL" recover "$K" && contains "$WORK/out" "nothing to do" "recover on a clean ring"
+fi
+expect 1 "$SHMCTL" recover "$PFX-nonexistent" && contains "$WORK/err" "$PFX-nonexistent" "recover of a missing ring: exit 1"
+
+# --- watch: frames with rates, then in a pseudo-terminal -------------------------------
+W="$PFX-watch"
+expect 0 "$SHMCTL" create "$W" --capacity 256K --group g
+"$SHMCTL" write "$W" --count 3000 --size 50 --rate 1000/s >/dev/null 2>&1 &
+writer=$!
+BGPIDS+=("$writer")
+"$SHMCTL" read "$W" --group g --follow --timeout 5 >/dev/null 2>&1 &
+wreader=$!
+BGPIDS+=("$wreader")
+sleep 0.3
+expect 0 "$SHMCTL" watch "$W" --count 2 -i 0.2
+cp "$WORK/out" "$WORK/watch.out"
+[ "$(grep -c '^shmctl watch ' "$WORK/watch.out")" -eq 2 ] && pass "watch --count 2 prints two frames" || fail "watch frames: $(cat "$WORK/watch.out")"
+[ "$(awk '$1 == "committed" && NF == 4 && $2 > 100' "$WORK/watch.out" | wc -l)" -eq 2 ] && pass "watch shows a committed rate in each frame" || fail "watch committed rates: $(grep committed "$WORK/watch.out")"
+[ "$(awk '$1 == "g" && NF == 9 && $2 > 100' "$WORK/watch.out" | wc -l)" -eq 2 ] && pass "watch shows the group's delivered rate" || fail "watch group rates: $(awk '$1 == "g"' "$WORK/watch.out")"
+grep -q $'\e' "$WORK/watch.out" && fail "watch wrote escape codes to a non-terminal" || pass "watch output to a pipe is plain text"
+if command -v script >/dev/null 2>&1; then
+  # In a pseudo-terminal: redrawn in place, 'q' quits, and the terminal is restored.
+  rc=0
+  (sleep 1; printf q) | SHELL=/bin/bash timeout 20 script -qfec "'$SHMCTL' watch '$W' -i 0.2; echo watch-rc=\$?; stty -a" /dev/null >"$WORK/pty.out" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] && grep -aq 'watch-rc=0' "$WORK/pty.out" && pass "watch in a terminal quits on q" || fail "watch in a pty (rc $rc): $(tr -d '\033' <"$WORK/pty.out" | tail -5)"
+  [ "$(grep -ao $'\e\\[H\e\\[2J' "$WORK/pty.out" | wc -l)" -ge 2 ] && pass "watch redraws in place on a terminal" || fail "watch pty: no cursor-home/clear sequences"
+  grep -aq 'q or Ctrl-C quits' "$WORK/pty.out" && pass "watch says how to quit" || fail "watch pty: no quit hint"
+  if grep -aq -- '-icanon' "$WORK/pty.out" || grep -aq -- '-echo ' "$WORK/pty.out" || ! grep -aq ' icanon' "$WORK/pty.out"; then
+    fail "watch left the terminal in raw mode: $(grep -a icanon "$WORK/pty.out")"
+  else
+    pass "watch restores the terminal"
+  fi
+  rates=$(tr -d '\r' <"$WORK/pty.out" | awk '$1 == "committed" && NF == 4 {print $2}' | sort -u | wc -l)
+  [ "$rates" -ge 2 ] && pass "watch in a terminal shows changing rates" || fail "watch pty rates did not change: $(grep -a committed "$WORK/pty.out")"
+  rc=0
+  (sleep 1; printf '\003') | SHELL=/bin/bash timeout 20 script -qfec "'$SHMCTL' watch '$W' -i 0.2; echo watch-rc=\$?" /dev/null >"$WORK/pty.out" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] && grep -aq 'watch-rc=0' "$WORK/pty.out" && pass "watch in a terminal quits on Ctrl-C" || fail "watch Ctrl-C (rc $rc): $(tr -d '\033' <"$WORK/pty.out" | tail -5)"
+else
+  echo "skipped: watch in a pseudo-terminal (script(1) not installed; Debian package bsdutils)"
+fi
+wait "$writer" || true
+wait "$wreader" || true
+expect 2 "$SHMCTL" watch "$W" -i 0 && contains "$WORK/err" "--interval" "watch rejects a zero interval"
+
+# --- serve: /metrics and /healthz over loopback -----------------------------------------
+S1="$PFX-serve1"
+S2="$PFX-serve2"
+expect 0 "$SHMCTL" create "$S1" --capacity 16K --group a --group b
+expect 0 "$SHMCTL" create "$S2" --capacity 16K --group c
+expect 0 "$SHMCTL" write "$S1" --count 5 --size 20
+expect 2 "$SHMCTL" serve "$S1" && contains "$WORK/err" "missing --listen" "serve without --listen: exit 2"
+# http PATH: GET over loopback; the status in $WORK/code, the body in $WORK/body, headers in $WORK/hdr.
+http() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o "$WORK/body" -D "$WORK/hdr" -w '%{http_code}' "http://127.0.0.1:$port$1" >"$WORK/code" || echo 000 >"$WORK/code"
+  else
+    python3 - "http://127.0.0.1:$port$1" "$WORK" <<'PY'
+import sys, urllib.request, urllib.error
+url, work = sys.argv[1], sys.argv[2]
+try:
+    r = urllib.request.urlopen(url, timeout=10); code, body, hdr = r.status, r.read(), r.headers
+except urllib.error.HTTPError as e:
+    code, body, hdr = e.code, e.read(), e.headers
+open(work + "/code", "w").write(str(code)); open(work + "/body", "wb").write(body)
+open(work + "/hdr", "w").write("".join(f"{k}: {v}\r\n" for k, v in hdr.items()))
+PY
+  fi
+}
+# serve_start RING...: starts serve on port 0 in the background, sets $server and $port.
+serve_start() {
+  port=""
+  "$SHMCTL" serve --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  server=$!
+  BGPIDS+=("$server")
+  for _ in $(seq 50); do
+    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$WORK/serve.out")
+    [ -n "$port" ] && return 0
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+if "$SHMCTL" serve --listen 127.0.0.1:0 "$PFX-nonexistent" 2>&1 | grep -q "built without HTTP support"; then
+  if [ "${CI:-}" = true ]; then fail "shmctl was built without serve (cpp-httplib missing: apt-get install libcpp-httplib-dev)"; else echo "skipped: serve (shmctl built without cpp-httplib)"; fi
+elif ! serve_start "$S1" "$S2"; then
+  fail "serve did not print 'listening on 127.0.0.1:PORT': $(cat "$WORK/serve.out" "$WORK/serve.err")"
+else
+  pass "serve on port 0 printed its port ($port)"
+  http /metrics
+  [ "$(cat "$WORK/code")" = 200 ] && pass "GET /metrics: 200" || fail "GET /metrics: $(cat "$WORK/code")"
+  grep -qi '^content-type: text/plain; version=0.0.4' "$WORK/hdr" && pass "GET /metrics: Prometheus content type" || fail "GET /metrics headers: $(cat "$WORK/hdr")"
+  "$SHMCTL" metrics "$S1" "$S2" >"$WORK/metrics.cli"
+  cmp -s "$WORK/body" "$WORK/metrics.cli" && pass "GET /metrics is the text of shmctl metrics" || fail "GET /metrics differs: $(diff "$WORK/metrics.cli" "$WORK/body" | head)"
+  contains "$WORK/body" "shmring_committed_records_total{ring=\"$S1\"} 5" "GET /metrics has the ring's counters"
+  if command -v promtool >/dev/null 2>&1; then
+    promtool check metrics <"$WORK/body" >"$WORK/promtool.out" 2>&1 && pass "promtool check metrics on GET /metrics" || fail "promtool on /metrics: $(cat "$WORK/promtool.out")"
+  fi
+  http /healthz
+  [ "$(cat "$WORK/code")" = 503 ] && pass "GET /healthz without readers: 503" || fail "GET /healthz without readers: $(cat "$WORK/code") $(cat "$WORK/body")"
+  contains "$WORK/body" "ring $S1: group a has no reader" "/healthz names each group without a reader"
+  [ "$(wc -l <"$WORK/body")" -eq 3 ] && pass "/healthz: one line per reason" || fail "/healthz body: $(cat "$WORK/body")"
+  readers=()
+  for rg in "$S1:a" "$S1:b" "$S2:c"; do
+    "$SHMCTL" read "${rg%%:*}" --group "${rg##*:}" --follow >/dev/null 2>&1 &
+    readers+=($!)
+    BGPIDS+=($!)
+  done
+  for _ in $(seq 50); do
+    http /healthz
+    [ "$(cat "$WORK/code")" = 200 ] && break
+    sleep 0.1
+  done
+  [ "$(cat "$WORK/code")" = 200 ] && [ "$(cat "$WORK/body")" = ok ] && pass "GET /healthz with a live reader in every group: 200 ok" || fail "GET /healthz with readers: $(cat "$WORK/code") $(cat "$WORK/body")"
+  kill "${readers[1]}"
+  wait "${readers[1]}" || true
+  http /healthz
+  [ "$(cat "$WORK/code")" = 503 ] && grep -qx "ring $S1: group b has no reader" "$WORK/body" && pass "/healthz: 503 once a group loses its reader" || fail "/healthz after a reader left: $(cat "$WORK/code") $(cat "$WORK/body")"
+  kill "${readers[0]}" "${readers[2]}"
+  wait "${readers[0]}" "${readers[2]}" || true
+  kill -TERM "$server"
+  rc=0
+  wait "$server" || rc=$?
+  [ "$rc" -eq 0 ] && pass "serve stops on SIGTERM with exit 0" || fail "serve exit status after SIGTERM: $rc; $(cat "$WORK/serve.err")"
+  # A ring that fails verify is unhealthy, and each problem is a line.
+  if serve_start "$VC"; then
+    http /healthz
+    [ "$(cat "$WORK/code")" = 503 ] && grep -q "verify: position $pos4: checksum mismatch" "$WORK/body" && pass "/healthz: 503 naming the verify problem" || fail "/healthz on a corrupt ring: $(cat "$WORK/code") $(cat "$WORK/body")"
+    kill -INT "$server"
+    rc=0
+    wait "$server" || rc=$?
+    [ "$rc" -eq 0 ] && pass "serve stops on SIGINT with exit 0" || fail "serve exit status after SIGINT: $rc"
+  else
+    fail "serve on the corrupt copy did not start: $(cat "$WORK/serve.err")"
+  fi
+fi
+expect 1 "$SHMCTL" serve --listen 127.0.0.1:0 "$PFX-nonexistent" && contains "$WORK/err" "$PFX-nonexistent" "serve of a missing ring: exit 1"
 
 # --- errors and usage ---------------------------------------------------------------------
 expect 1 "$SHMCTL" stat "$PFX-nonexistent" && contains "$WORK/err" "shmctl: open ring /dev/shm/$PFX-nonexistent" "nonexistent ring: exit 1 naming it"
@@ -165,7 +373,7 @@ expect 2 "$SHMCTL" create && contains "$WORK/err" "missing RING" "missing argume
 expect 1 "$SHMCTL" create "$R" --capacity 64K && contains "$WORK/err" "exists" "create over an existing ring: exit 1"
 
 # --- help -------------------------------------------------------------------------------
-for cmd in create write read ls stat metrics rm group; do
+for cmd in create write read ls stat metrics rm group verify recover watch serve; do
   expect 0 "$SHMCTL" help "$cmd"
   for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES; do
     grep -q "^$section\$" "$WORK/out" || fail "help $cmd lacks $section"
@@ -173,6 +381,8 @@ for cmd in create write read ls stat metrics rm group; do
 done
 pass "help pages have every section"
 expect 0 "$SHMCTL" write --help && contains "$WORK/out" "shmctl write RING" "COMMAND --help"
+expect 0 "$SHMCTL" help
+for cmd in verify recover watch serve; do grep -q "^    $cmd " "$WORK/out" || fail "help overview lacks $cmd"; done
 expect 2 "$SHMCTL" help frobnicate
 
 # --- rm -----------------------------------------------------------------------------------

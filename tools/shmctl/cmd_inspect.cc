@@ -14,12 +14,38 @@
 
 namespace shmctl {
 
-namespace {
-
 absl::StatusOr<shmring::RingStats> ReadStats(const std::string& ring) {
   auto r = shmring::Ring::Open(ring, {.read_only = true});
   if (!r.ok()) return r.status();
   return (*r)->Stats();
+}
+
+std::optional<uint64_t> IdleNs(const shmring::RingStats& s) {
+  std::optional<uint64_t> idle;
+  auto seen = [&](shmring::Liveness l, uint64_t age_ns) {
+    if (l == shmring::Liveness::kAlive || l == shmring::Liveness::kStale) return false;
+    if (!idle || age_ns < *idle) idle = age_ns;
+    return true;
+  };
+  for (const auto& p : s.producers) {
+    if (!seen(p.liveness, p.heartbeat_age_ns)) return std::nullopt;
+  }
+  for (const auto& g : s.groups) {
+    if (!seen(g.liveness, g.heartbeat_age_ns)) return std::nullopt;
+  }
+  return idle;
+}
+
+namespace {
+
+// ls's STATE: RingState, with how long a ring without a live participant has been idle.
+std::string LsState(const shmring::RingStats& s) {
+  std::string state = RingState(s);
+  constexpr std::string_view kIdle = "no live participant";
+  if (auto idle = IdleNs(s); idle && state.starts_with(kIdle)) {
+    state.insert(kIdle.size(), absl::StrCat(" for ", HumanAge(*idle)));
+  }
+  return state;
 }
 
 // Errors that mean "this file is not a shmring ring at all" (as opposed to a ring that
@@ -64,7 +90,7 @@ int RunLs(const std::vector<std::string>& argv) {
     }
     t.Add({n, absl::StrCat(s->major, ".", s->minor), HumanBytes(s->capacity), HumanBytes(s->used_bytes),
            absl::StrCat(UsedRecords(*s)), absl::StrCat(AliveProducers(*s)), absl::StrCat(s->groups.size()),
-           RingState(*s)});
+           LsState(*s)});
   }
   if (t.empty()) {
     std::cerr << "shmctl: no shmring rings in " << dir << "\n";

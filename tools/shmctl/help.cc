@@ -88,7 +88,9 @@ constexpr Page kPages[] = {
      "    version, capacity, used bytes and records (the slowest group's backlog), live producers,\n"
      "    groups and state. Files that are not rings are skipped; rings that fail validation are\n"
      "    shown with the error. State is \"ok\" or a list of what is wrong: \"no live participant\",\n"
-     "    \"dead: ...\", \"stale: ...\", \"evicted: ...\", \"no reader: ...\".\n",
+     "    \"dead: ...\", \"stale: ...\", \"evicted: ...\", \"no reader: ...\". A ring with no live\n"
+     "    participant says for how long: since the most recent heartbeat of any of its slots\n"
+     "    (\"no live participant for 2m05s\").\n",
      "", "",
      "    shmctl ls\n"
      "    shmctl ls /run/myapp\n"},
@@ -109,6 +111,70 @@ constexpr Page kPages[] = {
      "    are reported on stderr; the others are still printed.\n",
      "", "    1 also when any ring could not be read.\n",
      "    shmctl metrics logs spans > /var/lib/node_exporter/textfile/shmring.prom\n"},
+    {"verify", "check every record and slot of a ring",
+     "shmctl verify RING [--json]",
+     "    Walks every record from the oldest group cursor to the tail and every producer and\n"
+     "    group slot, checking headers, bounds and (when the ring has them) checksums. It maps\n"
+     "    the ring read-only and disturbs nobody, so it is safe on a live or a hostile ring.\n"
+     "    Prints what it walked: the positions, records and payload bytes, padding, skipped,\n"
+     "    abandoned and in-flight (claimed, not yet committed) records; then \"result ok\", or\n"
+     "    the number of problems followed by each one on its own line, naming the position or\n"
+     "    slot and what was wrong (e.g. \"position 4160: checksum mismatch ...\"). A walk stops\n"
+     "    at the first unreadable header: what lies past it cannot be located.\n",
+     "    --json                the report as JSON, schema \"shmring.verify/1\": ok, from, to,\n"
+     "                          walked_bytes, records, bytes, padding, skipped, abandoned,\n"
+     "                          in_flight, problems (an array of strings)\n",
+     "    1 also when verify found any problem (the report is still printed).\n",
+     "    shmctl verify logs\n"
+     "    shmctl verify logs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"problems\"])'\n"
+     "    cp /dev/shm/logs /tmp/logs.copy && shmctl verify /tmp/logs.copy\n"},
+    {"recover", "settle dead producers' claims now, then verify",
+     "shmctl recover RING [--json]",
+     "    Applies the recovery protocol at once: every producer slot holding an in-flight claim\n"
+     "    whose process is gone has its claim settled, the records it claimed but never committed\n"
+     "    turned into abandoned records that readers step over (what a stuck reader would do by\n"
+     "    itself after the unblock timeout). Live producers are left alone. Prints how many\n"
+     "    claims it settled and records it abandoned, the ring's state (dead or stale readers\n"
+     "    are listed; producers evict a dead reader's group after its evict-after timeout), then\n"
+     "    the report of verify run on the result.\n",
+     "    --json                the result as JSON, schema \"shmring.recover/1\": claims_settled,\n"
+     "                          records_abandoned, state, verify (as verify --json)\n",
+     "    1 also when verify still finds a problem after recovery.\n",
+     "    shmctl recover logs\n"},
+    {"watch", "show stat live, with rates, redrawn in place",
+     "shmctl watch RING [-i SECS] [--count N]",
+     "    Shows the ring's stat every SECS seconds with the rates since the previous snapshot:\n"
+     "    records and bytes committed per second, drops, overwrites and abandoned records per\n"
+     "    second, and per group records and bytes delivered per second, overwrites per second\n"
+     "    and lag. On a terminal each frame is redrawn in place; press q or Ctrl-C to quit\n"
+     "    (the terminal is restored). When standard output is not a terminal the frames are\n"
+     "    printed one after another, separated by a blank line. Read-only: disturbs nobody.\n"
+     "    The first frame comes after one interval (rates need two snapshots).\n",
+     "    -i, --interval SECS   seconds between frames, at least 0.05; default 1 (also 500ms)\n"
+     "    --count N             stop after N frames; default: until q, Ctrl-C or SIGTERM\n",
+     "",
+     "    shmctl watch logs\n"
+     "    shmctl watch logs -i 0.5\n"
+     "    shmctl watch logs --count 3 -i 1 > frames.txt\n"},
+    {"serve", "serve /metrics and /healthz over HTTP",
+     "shmctl serve --listen HOST:PORT RING...",
+     "    Serves the rings over HTTP, read-only (it disturbs nobody):\n"
+     "      GET /metrics   the Prometheus text of shmctl metrics, Content-Type\n"
+     "                     \"text/plain; version=0.0.4\"; a ring that cannot be read is named in\n"
+     "                     a comment line and left out\n"
+     "      GET /healthz   200 \"ok\" when every group of every ring has a live reader and every\n"
+     "                     ring verifies; otherwise 503 with one line per reason (a group without\n"
+     "                     a live reader, a stale reader, each verify problem, a ring that\n"
+     "                     cannot be opened)\n"
+     "    Every request looks at the rings afresh. /healthz walks each ring (see verify), so its\n"
+     "    cost grows with the rings' used bytes. Prints \"listening on HOST:PORT\" once bound;\n"
+     "    SIGINT or SIGTERM stops it gracefully (requests in progress complete).\n",
+     "    --listen HOST:PORT    address to listen on (required); port 0 picks a free port, the one\n"
+     "                          printed; bind 127.0.0.1 unless the port must be reachable from\n"
+     "                          other hosts or network namespaces\n",
+     "    1 also when the address cannot be bound, or a RING cannot be opened at start.\n",
+     "    shmctl serve --listen 127.0.0.1:9464 logs spans\n"
+     "    curl -s 127.0.0.1:9464/healthz\n"},
     {"rm", "remove rings",
      "shmctl rm RING...",
      "    Unlinks the ring files. Processes that have a ring mapped keep using it until they\n"
@@ -145,7 +211,9 @@ void Overview(std::ostream& out) {
          "    shmctl create logs --capacity 1M --group agent\n"
          "    printf 'hello\\n' | shmctl write logs\n"
          "    shmctl read logs --group agent\n"
-         "    shmctl stat logs\n";
+         "    shmctl stat logs\n"
+         "    shmctl watch logs\n"
+         "    shmctl verify logs\n";
 }
 
 }  // namespace

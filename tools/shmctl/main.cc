@@ -19,6 +19,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"create", RunCreate}, {"write", RunWrite}, {"read", RunRead},       {"ls", RunLs},
     {"stat", RunStat},     {"metrics", RunMetrics}, {"rm", RunRm},   {"group", RunGroup},
+    {"verify", RunVerify}, {"recover", RunRecover}, {"watch", RunWatch}, {"serve", RunServe},
 };
 
 bool WantsHelp(const std::vector<std::string>& args) {

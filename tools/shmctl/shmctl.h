@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "shmring/stats.h"
 
 namespace shmctl {
@@ -75,6 +76,9 @@ uint32_t ParseMode(std::string_view flag, std::string_view v);     // octal, e.g
 inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 inline std::string_view SV(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
+// One snapshot of a ring, attached read-only (cmd_inspect.cc).
+absl::StatusOr<shmring::RingStats> ReadStats(const std::string& ring);
+
 // Prints "shmctl: MESSAGE" to stderr and returns kExitFail.
 int Fail(const absl::Status& s);
 int Fail(std::string_view message);
@@ -88,6 +92,10 @@ int RunStat(const std::vector<std::string>& argv);
 int RunMetrics(const std::vector<std::string>& argv);
 int RunRm(const std::vector<std::string>& argv);
 int RunGroup(const std::vector<std::string>& argv);  // "group add|rm ..."
+int RunVerify(const std::vector<std::string>& argv);
+int RunRecover(const std::vector<std::string>& argv);
+int RunWatch(const std::vector<std::string>& argv);
+int RunServe(const std::vector<std::string>& argv);
 
 // --- help (help.cc) ---
 // The man-page-style help for a command ("" for the overview); false if unknown.
@@ -130,5 +138,17 @@ std::string RenderRecordJson(uint64_t position, uint16_t type, uint32_t producer
 
 // Prometheus text exposition (render_prom.cc) for several rings at once.
 std::string RenderPrometheus(const std::vector<shmring::RingStats>& rings);
+
+// verify and recover reports (cmd_verify.cc).
+void RenderVerifyText(const std::string& ring_path, const shmring::VerifyReport& v, std::ostream& out);
+std::string RenderVerifyJson(const std::string& ring_path, const shmring::VerifyReport& v);
+
+// Health of a ring for serve's /healthz (cmd_serve.cc): one line per reason it is unhealthy
+// (a group without a live reader, each Verify problem); empty when healthy.
+std::vector<std::string> HealthProblems(const shmring::RingStats& s, const shmring::VerifyReport& v);
+
+// Since when a ring has had no live participant: the smallest heartbeat age over every slot
+// ever used (the last sign of life); nullopt if some participant is alive or no slot was used.
+std::optional<uint64_t> IdleNs(const shmring::RingStats& s);
 
 }  // namespace shmctl
