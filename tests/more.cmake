@@ -40,3 +40,8 @@ if(Python3_Interpreter_FOUND)
   set_tests_properties(Python.unittest PROPERTIES LABELS bindings TIMEOUT 300 ENVIRONMENT
     "SHMRING_LIBRARY=$<TARGET_FILE:shmring::shmring>;SHMRING_C_DEMO=$<TARGET_FILE:shmring_c_demo>;SHMRING_CXX_PEER=$<TARGET_FILE:shmring_cxx_peer>;PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+add_test(NAME readme_snippets
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/readme_snippets_test.sh ${PROJECT_SOURCE_DIR}/README.md
+          ${PROJECT_SOURCE_DIR}/libshmring/include $<TARGET_FILE:shmring> ${PROJECT_SOURCE_DIR}/bindings/python)
+set_tests_properties(readme_snippets PROPERTIES LABELS bindings)
