@@ -20,7 +20,13 @@ using namespace layout;
 std::string GroupName(const GroupSlot& gs) {
   char copy[kGroupNameMax + 1];
   memcpy(copy, gs.name, sizeof copy);  // one read of the shared bytes
-  return std::string(copy, strnlen(copy, kGroupNameMax));
+  std::string name(copy, strnlen(copy, kGroupNameMax));
+  // Valid names are [A-Za-z0-9._-] (ValidateGroupName); anything else came from a
+  // corrupt or hostile ring and is shown as '?', so every renderer gets clean text.
+  for (char& c : name) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) c = '?';
+  }
+  return name;
 }
 
 namespace {

@@ -42,6 +42,11 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
   }
   uint64_t t = ctl.tail.load(std::memory_order_relaxed);
   for (;;) {
+    if (t % kAlign != 0) {  // only a corrupt or hostile ring has this: refuse, never write misaligned
+      Bump(slot.dropped, 1);
+      return absl::DataLossError(absl::StrCat("ring ", r.path, ": control.tail ", t,
+                                              " is not a multiple of 8 (the ring is corrupt; shmctl verify)"));
+    }
     const uint64_t rem = r.capacity - (t & r.mask);
     const uint64_t pad = rem < size ? rem : 0;  // never split a record: pad to the wrap (spec/LAYOUT.md §6.2)
     const uint64_t need = pad + size;

@@ -59,7 +59,7 @@ void RenderVerifyText(const std::string& ring_path, const shmring::VerifyReport&
 std::string RenderVerifyJson(const std::string& ring_path, const shmring::VerifyReport& v) {
   ordered_json j = {{"schema", "shmring.verify/1"}};
   j.update(VerifyJson(ring_path, v));
-  return j.dump(2);
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 int RunVerify(const std::vector<std::string>& argv) {

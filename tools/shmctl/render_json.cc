@@ -101,7 +101,7 @@ std::string RenderStatJson(const RingStats& s) {
       {"groups", groups},
       {"producers", producers},
   };
-  return j.dump(2);
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 std::string RenderRecordJson(uint64_t position, uint16_t type, uint32_t producer, std::string_view payload) {
