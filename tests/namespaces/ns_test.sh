@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Kubernetes Pod model of deploy/k8s, on one machine, in real Linux namespaces.
 #
-#   ns_test.sh SHMCTL SHMRING_DEMO       (as root; exits 77 = skipped when it cannot run)
+#   ns_test.sh SHMCTL SHMRING_DEMO [CLAIM_AND_DIE]   (as root; exits 77 = skipped when it cannot run)
 #
 # A Pod's containers share a memory-backed emptyDir mounted at /dev/shm, and
 # nothing else: each has its own mount, PID and UTS namespace (and, under a
@@ -16,6 +16,8 @@
 #   3. SIGKILL of the producer container's init mid-stream: stat shows the producer
 #      dead (the OS-released lock, not its pid, tells), the consumer is not wedged and
 #      delivers every committed record in order (claims, if any, reclaimed and counted);
+#      and a producer container that dies holding a claim (CLAIM_AND_DIE) has that claim
+#      reclaimed by the consumer in another PID namespace, counted as abandoned;
 #   4. SIGKILL of the consumer container: producers that need room evict its group after
 #      --evict-after; a new consumer container resumes from the group's cursor and is
 #      told how many records it lost (stat's overwritten counter says the same);
@@ -28,9 +30,10 @@
 set -euo pipefail
 
 skip() { echo "SKIP: $*"; exit 77; }
-[[ $# -eq 2 ]] || { echo "usage: $0 SHMCTL SHMRING_DEMO" >&2; exit 2; }
+[[ $# -eq 2 || $# -eq 3 ]] || { echo "usage: $0 SHMCTL SHMRING_DEMO [CLAIM_AND_DIE]" >&2; exit 2; }
 SHMCTL_IN=$(readlink -f "$1")
 DEMO_IN=$(readlink -f "$2")
+CLAIM_IN=${3:+$(readlink -f "$3")}
 SELF=$(readlink -f "$0")
 [[ -x $SHMCTL_IN && -x $DEMO_IN ]] || { echo "not executable: $SHMCTL_IN or $DEMO_IN" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || skip "needs root (unshare --pid/--mount, mount -t tmpfs, setpriv)"
@@ -90,6 +93,7 @@ wait_for() {
 mount -t tmpfs -o size=64m,mode=1777 shmring-ns-test "$SHM"
 install -m 0755 "$SHMCTL_IN" "$BIN/shmctl"
 install -m 0755 "$DEMO_IN" "$BIN/shmring-demo"
+[[ -n $CLAIM_IN ]] && install -m 0755 "$CLAIM_IN" "$BIN/claim-and-die"
 SHMCTL=$BIN/shmctl
 
 # User namespaces: used for the root containers when the kernel allows it.
@@ -277,6 +281,23 @@ run_container userns producer3 sh -c 'echo after-the-crash | exec "$0" write /de
   fail "a new producer could not write after the crash"
 wait_for "the consumer to receive the new producer's record" 10 grep -qx after-the-crash "$WORK/log/consumer2.out"
 pass "3c. a new producer container writes to the ring and the same consumer receives it"
+if [[ -n $CLAIM_IN ]]; then
+  reclaims=$(stat_get "$SHM/crash" "d['totals']['reclaims']")
+  abandoned=$(stat_get "$SHM/crash" "d['totals']['abandoned']")
+  # This producer claims a record, half-writes it and dies with SIGKILL: the claim is
+  # neither committed nor aborted, and the consumer (another PID namespace) is stuck on it.
+  # (Not as the container's init: init ignores signals it sends itself, SIGKILL included.)
+  rc=0
+  run_container userns dier sh -c '"$0" /dev/shm/crash 40; exit $?' "$BIN/claim-and-die" || rc=$?
+  [[ $rc -eq 137 ]] || fail "claim-and-die did not die by SIGKILL (exit $rc): $(cat "$WORK/log/dier.err")"
+  run_container userns producer4 sh -c 'echo after-the-claim | exec "$0" write /dev/shm/crash' "$SHMCTL" ||
+    fail "a producer could not write behind the dead claim"
+  wait_for "the consumer to reclaim the dead claim and receive the record behind it" 15 \
+    grep -qx after-the-claim "$WORK/log/consumer2.out"
+  stat_ok "$SHM/crash" "d['totals']['reclaims'] == $reclaims + 1 and d['totals']['abandoned'] == $abandoned + 1" ||
+    fail "reclaims/abandoned did not grow by exactly one (before: $reclaims/$abandoned, now: $(stat_get "$SHM/crash" "(d['totals']['reclaims'], d['totals']['abandoned'])"))"
+  pass "3d. a producer container died holding a claim: the consumer reclaimed it (reclaims $((reclaims + 1)), abandoned $((abandoned + 1))) and received the record behind it"
+fi
 kill_container "$cons"
 
 # --- 4. the consumer container is killed; its group is evicted, a new one resumes ------
