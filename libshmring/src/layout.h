@@ -115,7 +115,13 @@ struct ProducerSlot {
   std::atomic<uint64_t> wakeups;         // 104 futex wakes issued
   std::atomic<uint64_t> abandoned;       // 112 records of this slot reclaimed after its owner died
   std::atomic<uint64_t> bell_failures;   // 120 doorbells it could not ring (socket unreachable)
-  uint8_t pad1[kProducerSlotSize - 128];
+  // Counter bases of the claim in flight (spec/RECOVERY.md §2.1): the owner's counters
+  // when it made the claim, so a reclaimer can set them exactly, wherever it died.
+  std::atomic<uint64_t> base_committed;  // 128
+  std::atomic<uint64_t> base_bytes;      // 136
+  std::atomic<uint64_t> base_aborted;    // 144
+  std::atomic<uint64_t> base_abandoned;  // 152
+  uint8_t pad1[kProducerSlotSize - 160];
 };
 
 // §5 Group slot (256 bytes each, max_groups of them).
@@ -204,6 +210,8 @@ static_assert(offsetof(ProducerSlot, claim_pos) == 40, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, committed) == 64, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, abandoned) == 112, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, bell_failures) == 120, "spec/LAYOUT.md §4");
+static_assert(offsetof(ProducerSlot, base_committed) == 128 && offsetof(ProducerSlot, base_abandoned) == 152,
+              "spec/LAYOUT.md §4");
 static_assert(sizeof(GroupSlot) == kGroupSlotSize, "spec/LAYOUT.md §5: group slot is 256 bytes");
 static_assert(offsetof(GroupSlot, journal_state) == 8, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, journal_abandoned) == 56, "spec/LAYOUT.md §5");

@@ -40,6 +40,11 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
     since_heartbeat = 0;
     slot.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);
   }
+  // Counter bases for this claim (spec/RECOVERY.md §2.1), published with the intent.
+  slot.base_committed.store(slot.committed.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  slot.base_bytes.store(slot.committed_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  slot.base_aborted.store(slot.aborted.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  slot.base_abandoned.store(slot.abandoned.load(std::memory_order_relaxed), std::memory_order_relaxed);
   uint64_t t = ctl.tail.load(std::memory_order_relaxed);
   for (;;) {
     if (t % kAlign != 0) {  // only a corrupt or hostile ring has this: refuse, never write misaligned
@@ -91,6 +96,9 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
       }
       return t + pad;
     }
+    // Lost the race for t: retract the intent at once, so that it never names a
+    // position another producer won while we wait for room (spec/RECOVERY.md §2).
+    slot.claim_len.store(0, std::memory_order_relaxed);
   }
 }
 

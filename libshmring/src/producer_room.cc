@@ -30,8 +30,9 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Attach(std::shared_ptr<Ring>
       if (absl::IsUnavailable(lock.status())) continue;
       return lock.status();
     }
-    // The slot is ours. A previous owner is dead: settle its claim in flight first.
-    ReclaimSlotIntent(r, i);
+    // The slot is ours. A previous owner is dead: settle its claim in flight first;
+    // if that cannot be decided yet, leave the slot (and its intent) alone.
+    if (!ReclaimSlotIntent(r, i).settled) continue;
     const uint32_t gen = s.generation.fetch_add(1, std::memory_order_relaxed) + 1;
     s.pid.store(getpid(), std::memory_order_relaxed);
     s.uid.store(getuid(), std::memory_order_relaxed);

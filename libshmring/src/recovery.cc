@@ -35,7 +35,10 @@ bool WriteOverStale(Ring::Impl& r, uint64_t q, uint64_t stale_word, uint64_t sta
 }
 
 // Turns the unfinished records of [cp, cp + len) into abandoned/padding records.
-uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t producer, bool confirmed) {
+// *ours is false if the claim turned out to be someone else's (an unconfirmed intent
+// whose position another producer won and wrote).
+uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t producer, bool confirmed, bool* ours) {
+  *ours = true;
   const uint64_t end = cp + len;
   uint64_t q = cp, abandoned = 0;
   while (q != end) {
@@ -47,11 +50,31 @@ uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t produc
       q += rem;
       continue;
     }
+    // Bytes a later lap may already reuse (readers passed them: the claim's padding)
+    // are never written. Acquire pairs with Claim's release CAS.
+    if (r.control().tail.load(std::memory_order_acquire) - q > r.capacity) {
+      if (q == cp && rem < left) {
+        q += rem;
+        continue;
+      }
+      return abandoned;
+    }
     RecordHeader& h = r.header_at(q);
     uint64_t word = h.word.load(std::memory_order_acquire);  // pairs with WriteBusy / CommitOne releases
-    if (int64_t((word & ~kStateMask) - q) > 0) return abandoned;  // a newer lap wrote here: our claim is long gone
+    // A newer lap wrote here (a header naming q + k*capacity): our claim is long gone.
+    // Anything else that does not name q (an older header, payload bytes, zero) is stale.
+    const uint64_t ahead = (word & ~kStateMask) - q;
+    if ((word & kStateMask) != 0 && ahead != 0 && (ahead & r.mask) == 0 && ahead <= r.capacity) {
+      return abandoned;
+    }
     if ((word & ~kStateMask) == (q & ~kStateMask) && (word & kStateMask) != 0) {
-      if (!confirmed && q == cp) return 0;  // someone else wrote here: not ours to settle
+      // Written at cp under an unconfirmed intent: by another producer that won cp
+      // (not ours to settle), or by an earlier reclaimer of this very claim that died
+      // half-way (it stamps this slot's producer id: carry on).
+      if (!confirmed && q == cp && SpeculativeLoad(h.producer) != producer) {
+        *ours = false;
+        return 0;
+      }
       const Inspected in = Inspect(r, q, left);
       if (in.kind == RecordKind::kBusy) {
         uint64_t expected = word;
@@ -79,43 +102,107 @@ uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t produc
 
 }  // namespace
 
-uint64_t ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
+namespace {
+
+// Is `e` where the claim after a claim ending at `e` begins? True if the tail is
+// there, or a header or an intent names it (directly, or after implicit padding).
+bool IsClaimBoundary(const Ring::Impl& r, uint64_t e, uint64_t tail) {
+  if (e == tail) return true;
+  for (uint32_t j = 0; j < r.max_producers; ++j) {
+    const ProducerSlot& o = r.producer(j);
+    if ((o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) != 0 &&
+        o.claim_pos.load(std::memory_order_relaxed) == e) {
+      return true;
+    }
+  }
+  const uint64_t rem = r.capacity - (e & r.mask);
+  const uint64_t at = rem < kRecordHeaderSize ? e + rem : e;
+  const uint64_t w = r.header_at(at).word.load(std::memory_order_acquire);  // pairs with header publications
+  return (w & ~kStateMask) == at && (w & kStateMask) != 0;
+}
+
+// Sets the dead owner's counters from the bases of its claim and what the claim's
+// region now holds (spec/RECOVERY.md §2.1): exact wherever the owner died.
+void SettleCounters(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len) {
+  uint64_t committed = 0, bytes = 0, aborted = 0, abandoned = 0;
+  const uint64_t end = cp + len;
+  for (uint64_t q = cp; q != end;) {
+    const Inspected in = Inspect(r, q, end - q);
+    if (in.kind == RecordKind::kNotReady || in.kind == RecordKind::kCorrupt || in.kind == RecordKind::kBusy) break;
+    if (in.kind == RecordKind::kData) {
+      ++committed;
+      bytes += in.len;
+    } else if (in.kind == RecordKind::kSkip) {
+      ++aborted;
+    } else if (in.kind == RecordKind::kAbandoned) {
+      ++abandoned;
+    }
+    q += in.size;
+  }
+  s.committed.store(s.base_committed.load(std::memory_order_relaxed) + committed, std::memory_order_relaxed);
+  s.committed_bytes.store(s.base_bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+  s.aborted.store(s.base_aborted.load(std::memory_order_relaxed) + aborted, std::memory_order_relaxed);
+  s.abandoned.store(s.base_abandoned.load(std::memory_order_relaxed) + abandoned, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
   ProducerSlot& s = r.producer(i);
-  const uint64_t cl = s.claim_len.load(std::memory_order_acquire);
+  const uint64_t cl = s.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
   const uint64_t len = cl & ~kIntentConfirmed;
-  if (len == 0) return 0;
+  if (len == 0) return {true, 0};
   const bool confirmed = (cl & kIntentConfirmed) != 0;
   const uint64_t cp = s.claim_pos.load(std::memory_order_relaxed);
   // Acquire pairs with Claim's release CAS on the tail.
   const uint64_t tail = r.control().tail.load(std::memory_order_acquire);
   const uint64_t claimed = tail - cp;
-  uint64_t abandoned = 0;
+  // Claimed (the tail is past its end) and not yet reusable: readers stuck inside the
+  // claim keep producers within one capacity of the claim's end. (The start may lie
+  // further back: readers pass a claim's padding before they get stuck after it.)
   const bool plausible = len % kAlign == 0 && cp % kAlign == 0 && len <= r.capacity && claimed >= len &&
-                         claimed <= r.capacity;
-  if (plausible) {
-    bool other_names_it = false;
-    if (!confirmed) {
-      // An unconfirmed intent may name a position another producer won; if a live
-      // one names it, or a confirmed one does, it is theirs.
-      for (uint32_t j = 0; j < r.max_producers && !other_names_it; ++j) {
-        if (j == i) continue;
-        ProducerSlot& o = r.producer(j);
-        const uint64_t ol = o.claim_len.load(std::memory_order_acquire);
-        if ((ol & ~kIntentConfirmed) == 0 || o.claim_pos.load(std::memory_order_relaxed) != cp) continue;
-        other_names_it = (ol & kIntentConfirmed) != 0 || LockHeld(r.fd, r.producer_lock_byte(j));
+                         claimed - len <= r.capacity;
+  if (!plausible) {  // never claimed (tail not past it), or long gone: nothing in the ring is ours
+    s.claim_len.store(0, std::memory_order_relaxed);
+    return {true, 0};
+  }
+  if (!confirmed) {
+    // An unconfirmed intent may name a position another producer won (spec/RECOVERY.md §3.3).
+    bool rival_dead = false;
+    for (uint32_t j = 0; j < r.max_producers; ++j) {
+      if (j == i) continue;
+      ProducerSlot& o = r.producer(j);
+      const uint64_t ol = o.claim_len.load(std::memory_order_acquire);
+      if ((ol & ~kIntentConfirmed) == 0 || o.claim_pos.load(std::memory_order_relaxed) != cp) continue;
+      if (ol & kIntentConfirmed) {  // the winner confirmed: ours lost the CAS
+        s.claim_len.store(0, std::memory_order_relaxed);
+        return {true, 0};
       }
+      if (LockHeld(r.fd, r.producer_lock_byte(j))) return {false, 0};  // undecided until it confirms or retracts
+      if ((ol & ~kIntentConfirmed) != len) rival_dead = true;
     }
-    if (!other_names_it) {
-      const uint32_t producer = i | ((s.generation.load(std::memory_order_relaxed) & 0xffff) << 16);
-      abandoned = ReclaimRegion(r, cp, len, producer, confirmed);
+    if (rival_dead && !IsClaimBoundary(r, cp + len, tail)) {
+      // Two dead unconfirmed intents name cp with different lengths; the winner's end
+      // is where the next claim begins. Not ours — unless no end is known yet.
+      bool rival_fits = false;
+      for (uint32_t j = 0; j < r.max_producers && !rival_fits; ++j) {
+        ProducerSlot& o = r.producer(j);
+        const uint64_t ol = o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed;
+        rival_fits = j != i && ol != 0 && o.claim_pos.load(std::memory_order_relaxed) == cp &&
+                     IsClaimBoundary(r, cp + ol, tail);
+      }
+      if (!rival_fits) return {false, 0};
+      s.claim_len.store(0, std::memory_order_relaxed);
+      return {true, 0};
     }
   }
+  const uint32_t producer = i | ((s.generation.load(std::memory_order_relaxed) & 0xffff) << 16);
+  bool ours = true;
+  const uint64_t abandoned = ReclaimRegion(r, cp, len, producer, confirmed, &ours);
+  if (ours) SettleCounters(r, s, cp, len);
   s.claim_len.store(0, std::memory_order_relaxed);
-  if (abandoned) {
-    s.abandoned.fetch_add(abandoned, std::memory_order_relaxed);
-    r.control().reclaims.fetch_add(1, std::memory_order_relaxed);
-  }
-  return abandoned;
+  if (abandoned) r.control().reclaims.fetch_add(1, std::memory_order_relaxed);
+  return {true, abandoned};
 }
 
 bool TryReclaimAt(Ring::Impl& r, uint64_t pos) {
@@ -130,7 +217,7 @@ bool TryReclaimAt(Ring::Impl& r, uint64_t pos) {
     auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
     // Holding the dead slot's lock, settle its intent (re-read under the lock).
-    if (ReclaimSlotIntent(r, i) > 0) return true;
+    if (ReclaimSlotIntent(r, i).abandoned > 0) return true;
   }
   return false;
 }

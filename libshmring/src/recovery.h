@@ -7,10 +7,15 @@
 
 namespace shmring {
 
+struct Settled {
+  bool settled;        // false: undecided for now (a rival intent names the same position)
+  uint64_t abandoned;  // records turned into abandoned records now
+};
+
 // Settles the claim in flight of producer slot `i`, whose owner is dead and whose
 // lock byte the caller holds: its unwritten records become abandoned (skip)
-// records. Returns the number of records abandoned.
-uint64_t ReclaimSlotIntent(Ring::Impl& r, uint32_t i);
+// records, and the slot's counters are set exactly from the claim's bases.
+Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i);
 
 // Called by a reader whose head at `pos` is not ready although the tail is past it:
 // if the claim at `pos` belongs to a dead producer, reclaims it. True if it did.

@@ -105,8 +105,10 @@ absl::StatusOr<RecoverReport> Ring::Recover() {
     if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive
     auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
+    const Settled st = ReclaimSlotIntent(r, i);
+    if (!st.settled) continue;
     ++rep.claims_settled;
-    rep.records_abandoned += ReclaimSlotIntent(r, i);
+    rep.records_abandoned += st.abandoned;
   }
   if (rep.claims_settled) r.control().recoveries.fetch_add(1, std::memory_order_relaxed);
   return rep;

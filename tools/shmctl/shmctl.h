@@ -10,6 +10,7 @@
 #include <iosfwd>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -96,6 +97,7 @@ int RunVerify(const std::vector<std::string>& argv);
 int RunRecover(const std::vector<std::string>& argv);
 int RunWatch(const std::vector<std::string>& argv);
 int RunServe(const std::vector<std::string>& argv);
+int RunDrain(const std::vector<std::string>& argv);  // cmd_drain.cc
 
 // --- help (help.cc) ---
 // The man-page-style help for a command ("" for the overview); false if unknown.
@@ -150,5 +152,26 @@ std::vector<std::string> HealthProblems(const shmring::RingStats& s, const shmri
 // Since when a ring has had no live participant: the smallest heartbeat age over every slot
 // ever used (the last sign of life); nullopt if some participant is alive or no slot was used.
 std::optional<uint64_t> IdleNs(const shmring::RingStats& s);
+
+// --- drain's formatters (drain_format.cc); raw and lines need none ---
+struct DrainMeta {
+  std::string ring;     // RingLabel of the ring
+  std::string group;
+  std::string version;  // shmctl's version, the OTLP scope version
+};
+struct DrainRecord {
+  uint64_t position = 0;
+  uint16_t type = 0, flags = 0;
+  uint32_t producer = 0;
+  std::span<const std::byte> payload;
+};
+bool IsUtf8(std::string_view s);
+std::string Rfc3339Nano(uint64_t unix_ns);  // "2024-05-01T12:00:00.000000001Z"
+// --format json: one object per record and line (time, ring, group, producer, type, position,
+// payload or payload_base64).
+void AppendDrainJson(std::string* out, const DrainMeta& meta, uint64_t unix_ns, std::span<const DrainRecord> records);
+// --format otlp-json: OTLP/JSON ExportLogsServiceRequest lines (several records per line, each
+// line under 256 KiB).
+void AppendOtlpJson(std::string* out, const DrainMeta& meta, uint64_t unix_ns, std::span<const DrainRecord> records);
 
 }  // namespace shmctl

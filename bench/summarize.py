@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Summarizes bench/results/harness.csv (+ overload_summary.csv, micro.json) as
+Markdown, compares only results taken in the same placement, computes the
+shmring/peer ratios within the same repetition, checks the DESIGN-BRIEF §6
+targets, and writes tput.dat / lat.dat for plot.gp. Standard library only."""
+import csv, json, os, statistics, sys
+from collections import defaultdict
+
+out = sys.argv[1] if len(sys.argv) > 1 else "bench/results"
+rows = list(csv.DictReader(open(os.path.join(out, "harness.csv"))))
+for r in rows:
+    for k in ("size", "rep", "producers", "groups"):
+        r[k] = int(r[k])
+    for k in ("rec_per_s", "gb_per_s", "p50_ns", "p99_ns", "p999_ns", "max_ns", "probe_before_ns", "probe_after_ns", "load1"):
+        r[k] = float(r[k])
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+def fmt_rate(x):
+    if x != x: return "-"
+    if x >= 1e6: return f"{x/1e6:.2f} M"
+    if x >= 1e3: return f"{x/1e3:.1f} k"
+    return f"{x:.0f}"
+
+def fmt_ns(x):
+    if x != x: return "-"
+    if x >= 1e6: return f"{x/1e6:.1f} ms"
+    if x >= 1e3: return f"{x/1e3:.1f} µs"
+    return f"{x:.0f} ns"
+
+ok = [r for r in rows if r["ok"] == "1"]
+tput = [r for r in ok if r["suite"] == "tput"]
+lat = [r for r in ok if r["suite"] == "lat"]
+conf = [r for r in ok if r["suite"] == "config"]
+failed = [r for r in rows if r["ok"] != "1"]
+
+print("## Placement")
+pl = defaultdict(int)
+for r in rows:
+    pl[r["placement"]] += 1
+probes = sorted(r["probe_before_ns"] for r in rows) + sorted(r["probe_after_ns"] for r in rows)
+print(f"Runs per placement (probe before and after each run: CPU0<->CPU1 cache-line round trip): "
+      + ", ".join(f"{k}: {v}" for k, v in sorted(pl.items())))
+if probes:
+    print(f"\nProbe values: min {min(probes):.0f} ns, median {med(probes):.0f} ns, max {max(probes):.0f} ns. "
+          f"Load average (1 min) during the runs: {min(r['load1'] for r in rows):.2f} .. {max(r['load1'] for r in rows):.2f}.")
+main_pl = max((k for k in pl if k not in ("mixed", "unknown")), key=lambda k: pl[k], default=None)
+print(f"\nTables below use placement **{main_pl}** (the most common); 'mixed' runs (probe changed class during the run) are excluded.\n")
+
+def by(rs, *keys):
+    d = defaultdict(list)
+    for r in rs:
+        d[tuple(r[k] for k in keys)].append(r)
+    return d
+
+mechs_order = []
+for r in tput + lat:
+    if r["mech"] not in mechs_order:
+        mechs_order.append(r["mech"])
+
+print("## Throughput, 1→1, as fast as possible (median over repetitions)\n")
+sizes = sorted({r["size"] for r in tput})
+print("| mechanism | " + " | ".join(f"{s} B rec/s (GB/s)" for s in sizes) + " |")
+print("|---|" + "---|" * len(sizes))
+g = by([r for r in tput if r["placement"] == main_pl], "mech", "size")
+for m in mechs_order:
+    cells = []
+    for s in sizes:
+        rs = g.get((m, s), [])
+        if not rs:
+            cells.append("-")
+        else:
+            cells.append(f"{fmt_rate(med([r['rec_per_s'] for r in rs]))} ({med([r['gb_per_s'] for r in rs]):.2f}) n={len(rs)}")
+    if any(c != "-" for c in cells):
+        print(f"| {m} | " + " | ".join(cells) + " |")
+
+print("\nLatency under full load (every 16th record stamped; dominated by queueing in a full queue), p50 / p99 / p99.9:\n")
+print("| mechanism | " + " | ".join(f"{s} B" for s in sizes) + " |")
+print("|---|" + "---|" * len(sizes))
+for m in mechs_order:
+    cells = []
+    for s in sizes:
+        rs = g.get((m, s), [])
+        cells.append("-" if not rs else " / ".join(fmt_ns(med([r[k] for r in rs])) for k in ("p50_ns", "p99_ns", "p999_ns")))
+    if any(c != "-" for c in cells) and m != "memcpy":
+        print(f"| {m} | " + " | ".join(cells) + " |")
+
+# Ratios within the same repetition and size, same placement.
+print("\n## shmring / peer, same repetition, same size, same placement (median ratio of records/s; n pairs)\n")
+idx = {(r["rep"], r["size"], r["mech"]): r for r in tput}
+peers = [m for m in mechs_order if m not in ("shmring", "memcpy")]
+print("| peer | " + " | ".join(f"{s} B" for s in sizes) + " |")
+print("|---|" + "---|" * len(sizes))
+ratios = {}
+for peer in peers:
+    cells = []
+    for s in sizes:
+        rs = []
+        for (rep, sz, m), r in idx.items():
+            if sz != s or m != "shmring": continue
+            q = idx.get((rep, s, peer))
+            if q and q["placement"] == r["placement"] and r["placement"] not in ("mixed",) and q["rec_per_s"] > 0:
+                rs.append(r["rec_per_s"] / q["rec_per_s"])
+        ratios[(peer, s)] = rs
+        cells.append(f"{med(rs):.2f}× (n={len(rs)})" if rs else "-")
+    print(f"| {peer} | " + " | ".join(cells) + " |")
+
+print("\n## One-way latency, 1→1, paced at 10 k records/s, every record stamped\n")
+print("| mechanism | size | p50 | p99 | p99.9 | max | n runs | ping-pong RTT (same runs) |")
+print("|---|---|---|---|---|---|---|---|")
+gl = by([r for r in lat if r["placement"] == main_pl], "mech", "size")
+for (m, s), rs in sorted(gl.items(), key=lambda kv: (kv[0][1], mechs_order.index(kv[0][0]) if kv[0][0] in mechs_order else 99)):
+    print(f"| {m} | {s} | {fmt_ns(med([r['p50_ns'] for r in rs]))} | {fmt_ns(med([r['p99_ns'] for r in rs]))} | "
+          f"{fmt_ns(med([r['p999_ns'] for r in rs]))} | {fmt_ns(max(r['max_ns'] for r in rs))} | {len(rs)} | "
+          f"{med([r['probe_before_ns'] for r in rs]):.0f} ns |")
+
+if conf:
+    print("\n## shmring configurations (extra processes share the 2 CPUs: producers on CPU0, consumers on CPU1)\n")
+    print("| size | producers→groups | rec/s per group | GB/s | p50 | p99 | p99.9 | n |")
+    print("|---|---|---|---|---|---|---|---|")
+    gc = by([r for r in conf if r["placement"] == main_pl], "size", "config")
+    for (s, c), rs in sorted(gc.items()):
+        print(f"| {s} | {c} | {fmt_rate(med([r['rec_per_s'] for r in rs]))} | {med([r['gb_per_s'] for r in rs]):.2f} | "
+              f"{fmt_ns(med([r['p50_ns'] for r in rs]))} | {fmt_ns(med([r['p99_ns'] for r in rs]))} | "
+              f"{fmt_ns(med([r['p999_ns'] for r in rs]))} | {len(rs)} |")
+
+ovp = os.path.join(out, "overload_summary.csv")
+if os.path.exists(ovp):
+    ov = list(csv.DictReader(open(ovp)))
+    print("\n## Overload: λ offered above μ served (consumer busy work per record)\n")
+    print("| scenario | λ offered/s | μ/s | delivered/s | dropped | overwritten | loss | mean depth | max depth | W mean | λ_del·W | ratio to depth | p99 | p99.9 | producer blocked |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in ov:
+        print(f"| {r['scenario']} | {float(r['lambda_offered']):.0f} | {float(r['mu']):.0f} | {float(r['lambda_delivered']):.0f} | "
+              f"{r['dropped']} | {r['overwritten']} | {100*float(r['loss_rate']):.1f}% | {float(r['mean_depth']):.0f} | {r['max_depth']} | "
+              f"{float(r['W_mean_us']):.0f} µs | {float(r['little_L_pred']):.0f} | {float(r['little_ratio']):.2f} | "
+              f"{float(r['p99_us']):.0f} µs | {float(r['p999_us']):.0f} µs | {100*float(r['blocked_frac']):.0f}% of the run |")
+
+# Targets (DESIGN-BRIEF §6), from runs in the main placement.
+print("\n## Targets (DESIGN-BRIEF §6)\n")
+def tp(m, s):
+    return [r for r in tput if r["mech"] == m and r["size"] == s and r["placement"] == main_pl]
+def verdict(c):
+    return "met" if c else "**missed**"
+t = []
+sh64 = med([r["rec_per_s"] for r in tp("shmring", 64)])
+sb64 = med([r["rec_per_s"] for r in tp("shmring-batch", 64)])
+t.append(("64 B ≥ 50 M records/s (Reserve/Commit)", fmt_rate(sh64) + "/s", verdict(sh64 >= 50e6)))
+t.append(("64 B ≥ 50 M records/s (ReserveBatch 16)", fmt_rate(sb64) + "/s", verdict(sb64 >= 50e6)))
+r_uds = med(ratios.get(("uds-stream", 64), []))
+t.append(("64 B ≥ 20× UDS stream (same rep, same placement)", f"{r_uds:.1f}×", verdict(r_uds >= 20)))
+r_ice = med(ratios.get(("iceoryx", 64), []))
+t.append(("ahead of iceoryx in records/s at 64 B", f"{r_ice:.1f}×", verdict(r_ice > 1) if r_ice == r_ice else "no iceoryx run"))
+li = [r for r in lat if r["mech"] == "iceoryx" and r["size"] == 64 and r["placement"] == main_pl]
+ls = [r for r in lat if r["mech"] == "shmring" and r["size"] == 64 and r["placement"] == main_pl]
+if li and ls:
+    a, b = med([r["p99_ns"] for r in ls]), med([r["p99_ns"] for r in li])
+    t.append(("ahead of iceoryx in p99 (64 B, paced, busy-poll)", f"{fmt_ns(a)} vs {fmt_ns(b)}", verdict(a < b)))
+mc = {r["rep"]: r for r in tput if r["mech"] == "memcpy"}
+fr = []
+for r in tp("shmring", 65536):
+    m = mc.get(r["rep"])
+    if m and m["placement"] == r["placement"]:
+        fr.append(r["gb_per_s"] / m["gb_per_s"])
+t.append(("64 KiB ≥ 70% of memcpy (same rep)", f"{100*med(fr):.0f}%" if fr else "-", verdict(fr and med(fr) >= 0.7)))
+for s, lim in ((64, 0.15), (4096, 0.05)):
+    cs = []
+    for r in tp("shmring", s):
+        q = idx.get((r["rep"], s, "shmring-nocsum"))
+        if q and q["placement"] == r["placement"] and q["rec_per_s"] > 0:
+            cs.append(1 - r["rec_per_s"] / q["rec_per_s"])
+    t.append((f"checksum cost ≤ {int(lim*100)}% at {s} B (on vs off, same rep)", f"{100*med(cs):.0f}%" if cs else "-",
+              verdict(cs and med(cs) <= lim)))
+if ls:
+    p50 = med([r["p50_ns"] for r in ls])
+    rtt = med([min(r["probe_before_ns"], r["probe_after_ns"]) for r in ls])
+    t.append(("busy-poll one-way p50 ≤ 2× bare cache-line ping-pong (round trip, same runs)",
+              f"{fmt_ns(p50)} vs {rtt:.0f} ns ({p50/rtt:.1f}×)", verdict(p50 <= 2 * rtt)))
+for m in ("shmring-wait", "shmring-bell"):
+    lw = [r for r in lat if r["mech"] == m and r["size"] == 64 and r["placement"] == main_pl]
+    if lw:
+        t.append((f"{m}: wake-up latency p50 / p99 (reported)", f"{fmt_ns(med([r['p50_ns'] for r in lw]))} / {fmt_ns(med([r['p99_ns'] for r in lw]))}", "reported"))
+print("| target | measured | verdict |")
+print("|---|---|---|")
+for a, b, c in t:
+    print(f"| {a} | {b} | {c} |")
+
+mj = os.path.join(out, "micro.json")
+if os.path.exists(mj):
+    print("\n## Microbenchmarks (Google Benchmark; single process, threads pinned to CPU0/CPU1 where two are used)\n")
+    print("| benchmark | time/iter | items/s | bytes/s |")
+    print("|---|---|---|---|")
+    for b in json.load(open(mj)).get("benchmarks", []):
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        ips = b.get("items_per_second")
+        bps = b.get("bytes_per_second")
+        print(f"| {b['name']} | {b['real_time']:.1f} {b['time_unit']} | {fmt_rate(ips) if ips else '-'} | "
+              f"{(bps/1e9):.2f} GB/s |" if bps else f"| {b['name']} | {b['real_time']:.1f} {b['time_unit']} | {fmt_rate(ips) if ips else '-'} | - |")
+
+if failed:
+    print("\n## Failed runs\n")
+    for r in failed:
+        print(f"- {r['suite']} {r['mech']} {r['size']} B {r['config']} {r['wait']}: {r['error']}")
+
+# Plot data.
+with open(os.path.join(out, "tput.dat"), "w") as f:
+    ms = [m for m in mechs_order if any(r["mech"] == m for r in tput)]
+    f.write("size " + " ".join(ms) + "\n")
+    for s in sizes:
+        f.write(str(s) + " " + " ".join(
+            f"{med([r['gb_per_s'] for r in g.get((m, s), [])]):.5f}" if g.get((m, s)) else "NaN" for m in ms) + "\n")
+with open(os.path.join(out, "lat.dat"), "w") as f:
+    f.write("mech p50_us p99_us p999_us\n")
+    for (m, s), rs in gl.items():
+        if s == 64:
+            f.write(f"{m} {med([r['p50_ns'] for r in rs])/1e3:.3f} {med([r['p99_ns'] for r in rs])/1e3:.3f} {med([r['p999_ns'] for r in rs])/1e3:.3f}\n")

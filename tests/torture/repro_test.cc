@@ -1,0 +1,195 @@
+// Minimal reproductions of library bugs found by the kill -9 torture test.
+// Each spawns the fault-injection worker (torture_worker.cc) armed to die at one
+// exact fault point, so the interleaving is deterministic.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ring_impl.h"
+#include "shmring/producer.h"
+#include "shmring/reader.h"
+#include "shmring/stats.h"
+#include "torture_common.h"
+
+extern char** environ;
+
+namespace shmring {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs `shmring-torture-worker producer RING ID 0 COUNT /dev/null` armed to SIGKILL
+// itself at the `kill_at`-th hit of `point`; returns once it is dead.
+void RunArmedProducer(const std::string& ring, const char* point, int kill_at, uint32_t id = 1) {
+  std::vector<std::string> args = {SHMRING_TORTURE_WORKER_PATH, "producer", ring, std::to_string(id), "0",
+                                   "1000000", "/dev/null"};
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  env.push_back(std::string("SHMRING_FAULT_POINT=") + point);
+  env.push_back("SHMRING_FAULT_KILL_AT=" + std::to_string(kill_at));
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(126);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "worker status " << st;
+}
+
+struct ScopedRing {
+  std::string name = "shmring-repro-" + std::to_string(getpid());
+  ScopedRing() { (void)Ring::Remove(name); }
+  ~ScopedRing() { (void)Ring::Remove(name); }
+};
+
+// BUG 1 (wedge, found by torture seed 63931572036431): a live producer whose tail
+// CAS lost the race for position t keeps its *unconfirmed* intent (claim_pos = t)
+// while it parks in MakeRoom (Claim stores the intent, the CAS fails, the loop
+// goes to MakeRoom without clearing it). If the producer that won t dies between
+// its CAS and its busy store, the reader stuck at t calls TryReclaimAt(t) ->
+// ReclaimSlotIntent(dead slot): the dead intent is unconfirmed, another slot names
+// t with its lock held, so "it is theirs": nothing is reclaimed -- and then the
+// dead slot's intent is cleared anyway (recovery.cc, `s.claim_len.store(0)` after
+// the `if (!other_names_it)` block). No intent names t any more: no reader,
+// producer attach or Ring::Recover() can ever settle it. The group is wedged
+// forever, and under block every producer then blocks behind it.
+//
+// Here the losing producer's state (lock held, intent = {t, need}, unconfirmed) is
+// set directly on a live producer's slot; in the torture run it arises from a real
+// lost CAS followed by a full ring.
+void DeadWinner(bool loser_names_it) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .max_producers = 4, .groups = {"g"},
+                                     .initial_position = 1 << 20, .stale_after_ms = 100, .evict_after_ms = 200});
+  Ring::Impl& r = ring->impl();
+  auto loser = *Producer::Attach(ring);  // slot 0, alive for the whole test
+  ASSERT_EQ(loser->slot(), 0u);
+  const uint64_t t = r.control().tail.load();
+  // The winner: attaches slot 1, stores its intent, CASes the tail t -> t + need,
+  // and is SIGKILLed before confirming or writing its header.
+  RunArmedProducer(n.name, "claim.after_cas", 1);
+  const uint64_t tail = r.control().tail.load();
+  ASSERT_GT(tail, t);
+  ASSERT_EQ(r.producer(1).claim_pos.load(), t);
+  // The loser had stored {t, its own need} before its CAS failed; it is now parked
+  // in MakeRoom with that intent still published.
+  if (loser_names_it) {
+    r.producer(0).claim_pos.store(t);
+    r.producer(0).claim_len.store(64);
+  }
+
+  auto rd = *Reader::Attach(ring, "g");
+  for (int i = 0; i < 20; ++i) (void)rd->Wait(16, 10ms);  // HeadStuck -> TryReclaimAt(t) runs
+  // The loser wakes up and moves on (its next claim replaces the stale intent).
+  r.producer(0).claim_len.store(0);
+  ASSERT_TRUE(loser->Write("after").ok());
+  auto rec = ring->Recover();
+  ASSERT_TRUE(rec.ok());
+
+  std::vector<std::string> got;
+  for (int i = 0; i < 100 && got.empty(); ++i) {
+    auto b = rd->Wait(16, 10ms);
+    ASSERT_TRUE(b.ok());
+    for (auto& v : *b) got.emplace_back(reinterpret_cast<const char*>(v.payload.data()), v.payload.size());
+  }
+  EXPECT_EQ(got, std::vector<std::string>{"after"})
+      << "the reader is wedged at " << t << " (dead claim of slot 1, intent now "
+      << r.producer(1).claim_len.load() << "); Recover settled " << rec->claims_settled;
+}
+
+TEST(TortureRepro, DeadWinnerOfAPositionIsReclaimed) { DeadWinner(false); }  // control: passes
+TEST(TortureRepro, DeadWinnerOfAPositionIsNeverReclaimedWhenALiveLoserStillNamesIt) { DeadWinner(true); }
+
+// BUG 2 (accounting does not close): a producer killed between its commit CAS and
+// its `committed` counter bump (producer.cc CommitOne: the CAS, then
+// SHMRING_FAULT("commit.after_cas"), then Bump(slot.committed)) has published a
+// record that is delivered, but no slot ever counts it as committed. Nothing
+// repairs the count: the next owner's ReclaimSlotIntent walks the confirmed claim,
+// finds the header COMMITTED and passes it. So for the group
+// delivered == committed + 1 and PROTOCOL §9.2 fails. (The same window exists for
+// `aborted` in AbortOne, and for `abandoned` in ReclaimSlotIntent between the
+// reclaim CASes and `s.abandoned.fetch_add`, where a killed reclaimer leaves
+// records ABANDONED that no slot counts.)
+TEST(TortureRepro, ProducerKilledRightAfterItsCommitCasLeavesTheRecordUncounted) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}, .initial_position = 1 << 20});
+  RunArmedProducer(n.name, "commit.after_cas", 1);
+  (void)ring->Recover();
+  auto rd = *Reader::Attach(ring, "g");
+  size_t got = 0;
+  for (int i = 0; i < 50 && got == 0; ++i) got += rd->Wait(16, 10ms)->size();
+  ASSERT_EQ(got, 1u) << "the committed record is delivered";
+  ASSERT_TRUE(rd->Commit().ok());
+  const RingStats s = ring->Stats();
+  EXPECT_EQ(s.committed, s.groups[0].delivered + s.groups[0].overwritten + s.groups[0].corrupt + s.groups[0].lag_records)
+      << "committed " << s.committed << ", delivered " << s.groups[0].delivered;
+}
+
+// BUG 3 (wedge, or committed records silently skipped): two DEAD producers whose
+// unconfirmed intents name the same position t with different lengths. A lost its
+// tail CAS at t (its intent {t, lenA} stays published while it parks in MakeRoom,
+// see BUG 1) and was killed there; B won t and was killed before confirming
+// (claim.after_cas). The reader stuck at t calls TryReclaimAt(t), which takes the
+// lowest matching slot -- A -- and ReclaimSlotIntent(A) finds no *live or confirmed*
+// intent naming t, so ReclaimRegion(t, lenA) writes one ABANDONED header of A's
+// length over B's claim. lenA < lenB: the reader moves to t + lenA, inside B's
+// claim; TryReclaimAt(t + lenA) -> ReclaimSlotIntent(B) -> ReclaimRegion sees a
+// header naming t and, B being unconfirmed, returns 0 and clears B's intent: wedged
+// forever. lenA > lenB: the ABANDONED header swallows the start of the records
+// committed after B's claim and lands the reader mid-record: those records are
+// never delivered nor counted, and the reader is wedged there too.
+void TwoDeadIntents(bool a_longer) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .max_producers = 4, .groups = {"g"},
+                                     .initial_position = 1 << 20});
+  Ring::Impl& r = ring->impl();
+  auto p0 = *Producer::Attach(ring);  // slot 0: a live producer writing after the dead claims
+  auto a = *Producer::Attach(ring);   // slot 1: A
+  ASSERT_EQ(a->slot(), 1u);
+  const uint64_t t = r.control().tail.load();
+  RunArmedProducer(n.name, "claim.after_cas", 1);  // B: slot 2, CAS t -> t + lenB, killed
+  ASSERT_EQ(r.producer(2).claim_pos.load(), t);
+  const uint64_t len_b = r.control().tail.load() - t;
+  ASSERT_TRUE(p0->Write("committed after the dead claims").ok());
+  ASSERT_TRUE(p0->Write("and another one").ok());
+  // A lost the CAS at t and parked with its intent published; then it is killed
+  // (destroying the Producer releases the lock and leaves the intent, like a kill).
+  r.producer(1).claim_pos.store(t);
+  r.producer(1).claim_len.store(a_longer ? len_b + 48 : len_b - 8);
+  a.reset();
+
+  auto rd = *Reader::Attach(ring, "g");
+  size_t got = 0;
+  for (int i = 0; i < 100 && got < 2; ++i) got += rd->Wait(16, 10ms)->size();
+  ASSERT_TRUE(rd->Commit().ok());
+  (void)ring->Recover();
+  for (int i = 0; i < 20 && got < 2; ++i) got += rd->Wait(16, 10ms)->size();
+  ASSERT_TRUE(rd->Commit().ok());
+  const RingStats s = ring->Stats();
+  EXPECT_EQ(got, 2u) << "records committed after the dead claims, delivered";
+  EXPECT_EQ(s.committed, s.groups[0].delivered + s.groups[0].overwritten + s.groups[0].corrupt + s.groups[0].lag_records)
+      << "committed " << s.committed << ", delivered " << s.groups[0].delivered << ", cursor " << s.groups[0].cursor
+      << ", t " << t << ", lenB " << len_b;
+}
+
+TEST(TortureRepro, TwoDeadUnconfirmedIntentsAtOnePositionShorterFirstWedgesTheReader) { TwoDeadIntents(false); }
+TEST(TortureRepro, TwoDeadUnconfirmedIntentsAtOnePositionLongerFirstSkipsCommittedRecords) { TwoDeadIntents(true); }
+
+}  // namespace
+}  // namespace shmring
