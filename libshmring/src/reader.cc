@@ -396,7 +396,7 @@ Reader::~Reader() {
 
 absl::StatusOr<std::span<const RecordView>> Reader::Poll(size_t max) {
   Impl& p = *impl_;
-  p.gs.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);
+  p.gs.heartbeat_ns.store(MonotonicCoarseNs(), std::memory_order_relaxed);  // every Poll: the coarse clock is cheap
   if (max == 0) return std::span<const RecordView>();
   if (p.bell.active()) {
     p.Disarm();
