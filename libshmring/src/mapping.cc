@@ -16,6 +16,9 @@
 #include "xxhash.h"
 
 namespace shmring {
+static_assert(kLayoutMajor == layout::kMajor && kLayoutMinor == layout::kMinor,
+              "the public layout version (ring.h) must match spec/LAYOUT.md §2 (layout.h)");
+
 namespace {
 
 using namespace layout;

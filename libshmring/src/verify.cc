@@ -7,6 +7,7 @@
 #include "record.h"
 #include "recovery.h"
 #include "ring_impl.h"
+#include "speculative.h"
 #include "shmring/stats.h"
 #include "util.h"
 
@@ -93,6 +94,50 @@ VerifyReport Ring::Verify() const {
     pos += in.size;
   }
   return rep;
+}
+
+std::vector<PeekedRecord> Ring::Peek(size_t max) const {
+  const Impl& r = *impl_;
+  std::vector<PeekedRecord> out;
+  const uint64_t tail = r.control().tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
+  uint64_t oldest = 0;
+  bool any_group = false;
+  for (uint32_t g = 0; g < r.max_groups; ++g) {
+    const GroupSlot& gs = r.group(g);
+    if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;  // pairs with AddGroup's release
+    const uint64_t lag = tail - (gs.cursor.load(std::memory_order_acquire) & ~kCursorTagMask);  // pairs with commits
+    if (lag > r.capacity) continue;
+    any_group = true;
+    oldest = std::max(oldest, lag);
+  }
+  if (!any_group) {
+    if (tail - r.initial_position > r.capacity) return out;  // no known record boundary
+    oldest = tail - r.initial_position;
+  }
+  uint64_t pos = tail - oldest;
+  SpeculativeReads speculative;  // producers may reuse what we copy: each copy is re-validated
+  for (uint64_t steps = 0; pos != tail && out.size() < max && steps <= r.capacity / kAlign; ++steps) {
+    const Inspected in = Inspect(r, pos, tail - pos);
+    if (in.kind == RecordKind::kNotReady || in.kind == RecordKind::kCorrupt || in.kind == RecordKind::kBusy) break;
+    if (in.kind == RecordKind::kData) {
+      std::string copy(16 + size_t{in.len}, '\0');
+      const uint64_t sum = SpeculativeLoad(in.hdr->checksum);
+      SpeculativeCopy(copy.data(), &in.hdr->len, copy.size());
+      std::atomic_thread_fence(std::memory_order_acquire);
+      // Still this record after the copy (same word), and the copy matches its checksum?
+      const bool same = in.hdr->word.load(std::memory_order_relaxed) == (pos | kCommitted);
+      if (same && (!r.checksums || sum == RecordChecksum(copy.data(), in.len, pos))) {
+        PeekedRecord rec;
+        rec.position = pos;
+        memcpy(&rec.type, copy.data() + 4, 2);
+        memcpy(&rec.producer, copy.data() + 8, 4);
+        rec.payload = copy.substr(16);
+        out.push_back(std::move(rec));
+      }
+    }
+    pos += in.size;
+  }
+  return out;
 }
 
 absl::StatusOr<RecoverReport> Ring::Recover() {

@@ -368,7 +368,17 @@ expect 2 "$SHMCTL" create "$PFX-bad" --capacity lots && contains "$WORK/err" "--
 expect 2 "$SHMCTL" stat "$R" --bogus && contains "$WORK/err" "unknown option '--bogus'" "unknown option: exit 2 naming it"
 contains "$WORK/err" "usage: shmctl stat" "usage hint on a usage error"
 expect 2 "$SHMCTL" frobnicate && contains "$WORK/err" "unknown command 'frobnicate'" "unknown command: exit 2"
-expect 2 "$SHMCTL" read "$R" && contains "$WORK/err" "peek" "read without --group: exit 2"
+expect 2 "$SHMCTL" read "$R" --follow && contains "$WORK/err" "--follow needs --group" "peek with --follow: exit 2"
+# A peek copies records and moves no cursor: the group still gets them afterwards.
+P="$PFX-peek"
+"$SHMCTL" create "$P" --capacity 64K --group g >/dev/null
+printf 'p1\np2\np3\n' | "$SHMCTL" write "$P" 2>/dev/null
+expect 0 "$SHMCTL" read "$P" --max 2
+[ "$(cat "$WORK/out")" = "$(printf 'p1\np2')" ] && pass "read without --group peeks the oldest records" || fail "peek printed: $(cat "$WORK/out")"
+expect 0 "$SHMCTL" read "$P" --group g
+[ "$(cat "$WORK/out")" = "$(printf 'p1\np2\np3')" ] && pass "a peek moved no cursor: the group reads every record after it" ||
+  fail "group read after a peek: $(cat "$WORK/out")"
+"$SHMCTL" rm "$P" >/dev/null
 expect 2 "$SHMCTL" create && contains "$WORK/err" "missing RING" "missing argument: exit 2"
 expect 1 "$SHMCTL" create "$R" --capacity 64K && contains "$WORK/err" "exists" "create over an existing ring: exit 1"
 

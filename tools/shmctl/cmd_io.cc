@@ -122,10 +122,31 @@ int RunRead(const std::vector<std::string>& argv) {
   if (format != "text" && format != "hex" && format != "json" && format != "raw") {
     throw UsageError(absl::StrCat("--format '", format, "': expected text, hex, json or raw"));
   }
-  if (!a.Has("group")) {
-    throw UsageError("read without --group (peek) is not supported yet; name a group with --group G");
-  }
   const bool follow = a.Has("follow");
+  if (!a.Has("group")) {  // a peek: copies records, moves no cursor
+    if (follow) throw UsageError("--follow needs --group (a peek moves no cursor, so it cannot follow)");
+    auto ring = shmring::Ring::Open(a.positional()[0], {.read_only = true});
+    if (!ring.ok()) return Fail(ring.status());
+    const uint64_t pmax = a.Has("max") ? ParseUint("max", *a.Get("max")) : 100;
+    std::string out;
+    for (const shmring::PeekedRecord& rec : (*ring)->Peek(size_t(std::min<uint64_t>(pmax, 1u << 20)))) {
+      const std::string_view p(rec.payload);
+      if (format == "text") {
+        absl::StrAppend(&out, AV(p), "\n");
+      } else if (format == "raw") {
+        absl::StrAppend(&out, AV(p));
+      } else if (format == "hex") {
+        absl::StrAppendFormat(&out, "%d type=%d producer=%d len=%d %s\n", rec.position, rec.type, rec.producer,
+                              p.size(), Hex(p));
+      } else {
+        absl::StrAppend(&out, RenderRecordJson(rec.position, rec.type, rec.producer, p), "\n");
+      }
+    }
+    if (fwrite(out.data(), 1, out.size(), stdout) != out.size() || fflush(stdout) != 0) {
+      return Fail(absl::StrCat("read: writing to stdout failed"));
+    }
+    return kExitOk;
+  }
   const uint64_t max = a.Has("max") ? ParseUint("max", *a.Get("max")) : UINT64_MAX;
   // Idle timeout: stop after this long without a record. Default: 0 (drain and stop),
   // or forever with --follow.

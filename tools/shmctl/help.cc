@@ -69,7 +69,9 @@ constexpr Page kPages[] = {
      "    Becomes the reader of consumer group G and prints its records, committing the group's\n"
      "    cursor after each batch reaches standard output (so they are consumed). Without\n"
      "    --follow it stops once the group has caught up. Fails if a live reader holds the group.\n"
-     "    Without --group (a non-destructive peek) is not supported yet.\n",
+     "    Without --group: a non-destructive peek. Copies up to --max (default 100) committed\n"
+     "    records, oldest first from the oldest group cursor, and moves no cursor; each copy is\n"
+     "    checked against its checksum. --follow needs --group.\n",
      "    --group G             the consumer group to read as (required)\n"
      "    --follow              keep waiting for new records until interrupted (Ctrl-C)\n"
      "    --max N               stop after N records\n"

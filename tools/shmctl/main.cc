@@ -53,7 +53,7 @@ int Dispatch(const std::string& command, const std::vector<std::string>& args) {
   if (command == "help") return Help(args);
   if (command == "--help" || command == "-h") return Help({});
   if (command == "--version" || command == "version") {
-    std::cout << ToolVersion() << "\n";
+    std::cout << ToolVersion() << " (ring layout " << shmring::kLayoutMajor << "." << shmring::kLayoutMinor << ")\n";
     return kExitOk;
   }
   for (const Command& c : kCommands) {

@@ -18,6 +18,10 @@
 
 namespace shmring {
 
+// The ring layout this library reads and writes (spec/LAYOUT.md §2).
+inline constexpr uint16_t kLayoutMajor = 1;
+inline constexpr uint16_t kLayoutMinor = 0;
+
 // What a producer does when the slowest gating group leaves no room.
 enum class Policy : uint32_t {
   kBlock = 1,      // wait for room until the deadline, then DeadlineExceeded (counted as dropped)
@@ -54,6 +58,14 @@ struct VerifyReport {
   uint64_t records = 0, bytes = 0, padding = 0, skipped = 0, abandoned = 0, in_flight = 0;
   std::vector<std::string> problems;  // each names the position or slot and what was wrong
   [[nodiscard]] bool ok() const { return problems.empty(); }
+};
+
+// One record copied by Ring::Peek.
+struct PeekedRecord {
+  uint64_t position = 0;
+  uint16_t type = 0;
+  uint32_t producer = 0;
+  std::string payload;
 };
 
 // What Ring::Recover did.
@@ -94,6 +106,11 @@ class Ring {
   // Settles the in-flight claims of every dead producer (what a stuck reader would
   // do on its own), e.g. after all processes of a ring were killed.
   [[nodiscard]] absl::StatusOr<RecoverReport> Recover();
+  // Copies up to `max` committed records, oldest first (from the oldest group cursor),
+  // without moving any cursor: a non-destructive look for tools. Each copy is checked
+  // against its checksum and header after copying; records overwritten meanwhile are
+  // left out. Works on read-only rings.
+  [[nodiscard]] std::vector<PeekedRecord> Peek(size_t max) const;
 
   [[nodiscard]] const std::string& path() const;
   [[nodiscard]] uint64_t capacity() const;
