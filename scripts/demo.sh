@@ -3,11 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh build
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSHMRING_TESTS=OFF >/dev/null
-ninja -C build/release shmctl shmring-demo >/dev/null
+cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DSHMRING_TESTS=OFF >/dev/null
+ninja -C build/demo shmctl shmring-demo >/dev/null
 echo
-./build/release/tools/demo/shmring-demo --ring shmring-demo --producers 2 --records 1000000 --keep
+./build/demo/tools/demo/shmring-demo --ring shmring-demo --producers 2 --records 1000000 --keep
 echo
 echo "== shmctl stat shmring-demo"
-./build/release/tools/shmctl/shmctl stat shmring-demo
-./build/release/tools/shmctl/shmctl rm shmring-demo
+./build/demo/tools/shmctl/shmctl stat shmring-demo
+./build/demo/tools/shmctl/shmctl rm shmring-demo

@@ -21,24 +21,24 @@ build() {  # build DIR [cmake args...]
 }
 
 step "release build and all tests"
-build build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMRING_TESTS=ON -DSHMRING_TOOLS=ON
 # Torture.KillNine (tests/torture) is NOT run here: it still finds a wedge (a dead
 # producer's busy record whose claim intent was settled without reclaiming it; issue 3).
 # Its reproductions of the bugs already fixed (label repro) do run. Run it by hand:
 #   ctest --test-dir build/release -R KillNine --output-on-failure
 echo "NOTE: Torture.KillNine is excluded from this run (known wedge, see scripts/test.sh and issue 3)"
-ctest --test-dir build/release -j"$jobs" --output-on-failure --timeout 600 -E '^Torture\.KillNine$'
+ctest --test-dir build/release -j"$jobs" --no-tests=error --output-on-failure --timeout 600 -E '^Torture\.KillNine$'
 
 step "ASan+UBSan build and tests"
-build build/asan -DCMAKE_BUILD_TYPE=Debug -DSHMRING_SANITIZE=address
+build build/asan -DCMAKE_BUILD_TYPE=Debug -DSHMRING_SANITIZE=address -DSHMRING_TESTS=ON -DSHMRING_TOOLS=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan -j"$jobs" --output-on-failure --timeout 900 -LE 'install|bindings'
+  ctest --test-dir build/asan -j"$jobs" --no-tests=error --output-on-failure --timeout 900 -LE 'install|bindings'
 
 step "TSan build and threaded/multi-process tests"
-build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMRING_SANITIZE=thread -DSHMRING_TOOLS=OFF
+build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMRING_SANITIZE=thread -DSHMRING_TESTS=ON -DSHMRING_TOOLS=OFF
 # TSan's shadow memory needs a fixed layout: disable ASLR for the run.
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  setarch "$(uname -m)" -R ctest --test-dir build/tsan -j"$jobs" --output-on-failure --timeout 900 -L 'unit|property|stress'
+  setarch "$(uname -m)" -R ctest --test-dir build/tsan -j"$jobs" --no-tests=error --output-on-failure --timeout 900 -L 'unit|property|stress'
 
 if [[ -x fuzz/run.sh ]]; then
   step "fuzz smoke"
