@@ -7,6 +7,4 @@ skip() { echo "SKIP: $*"; exit 77; }
 command -v yamllint >/dev/null || skip "yamllint is not installed (apt-get install yamllint)"
 yamllint -s -c "$src/deploy/.yamllint" "$src/deploy/"
 echo "ok: yamllint -s deploy/"
-# Schema validation (deploy/validate, npm kubernetes-models) needs packages from the npm
-# registry, so it is a local tool (see deploy/README.md), never run here: tests use Debian
-# packages only and download nothing.
+# Schema validation is deploy.schema (schema_test.sh).
