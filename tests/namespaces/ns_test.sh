@@ -25,7 +25,8 @@
 #      (exit 1, "permission denied (EACCES)"); one with the group (fsGroup) can;
 #   6. a too-small tmpfs (a forgotten sizeLimit) makes `create` fail with ENOSPC and the
 #      64 MiB advice, exit 1, no SIGBUS, no file left behind;
-#   7. shmring-demo (forking producers and a consumer) runs inside a container.
+#   7. shmring-demo (forking producers and a consumer) runs inside a container;
+#   8. (run before 7) a drain idling on its eventfd doorbell is woken across PID namespaces.
 # Every wait polls for a condition with a generous deadline; no sleep is an assertion.
 set -euo pipefail
 
@@ -364,6 +365,22 @@ grep -q ENOSPC "$WORK/log/small.err" && grep -q '64 MiB' "$WORK/log/small.err" |
   fail "create on a 1 MiB tmpfs: unclear message: $(cat "$WORK/log/small.err")"
 [[ ! -s $WORK/log/small.out ]] || fail "create on a full tmpfs left files behind: $(cat "$WORK/log/small.out")"
 pass "6. a 4 MiB ring on a 1 MiB tmpfs: exit 1, nothing left behind, \"$(head -c 200 "$WORK/log/small.err")\""
+
+# --- 8. eventfd doorbell across PID namespaces ------------------------------------------
+# The consumer container drains with io_uring, idling on its doorbell (an eventfd it hands to
+# producers over the socket next to the ring); producers in another PID namespace ring it.
+"$SHMCTL" create "$SHM/bell" --capacity 64K --group agent >/dev/null
+start_container drain userns drainer /dev/null "$SHMCTL" drain /dev/shm/bell --group agent --to - --format lines --max 3
+wait_for "the drain's doorbell socket" 10 test -S "$SHM/bell.agent.bell"
+for i in 1 2 3; do
+  run_container userns bellprod sh -c 'echo "bell $1" | exec "$0" write /dev/shm/bell' "$SHMCTL" "$i" ||
+    fail "producer container could not write"
+  wait_for "the drain to deliver record $i" 10 at_least_lines "$WORK/log/drainer.out" "$i"
+done
+[[ $(cat "$WORK/log/drainer.out") == "$(printf 'bell 1\nbell 2\nbell 3')" ]] || fail "drain output: $(cat "$WORK/log/drainer.out")"
+stat_ok "$SHM/bell" "d['totals']['wakeups'] >= 1 and d['totals']['bell_failures'] == 0" ||
+  fail "no doorbell ring recorded: $(stat_get "$SHM/bell" "d['totals']")"
+pass "8. a drain in one PID namespace was woken through its eventfd doorbell by producers in others ($(stat_get "$SHM/bell" "d['totals']['wakeups']") rings, 0 failures)"
 
 # --- 7. the demo (forking producers and a consumer) inside a container ----------------
 run_container userns demo "$BIN/shmring-demo" --ring /dev/shm/demo --producers 2 --records 20000 ||

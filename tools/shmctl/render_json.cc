@@ -49,6 +49,7 @@ ordered_json ProducerJson(const ProducerStats& p) {
       {"abandoned", p.abandoned},
       {"blocked_ns", p.blocked_ns},
       {"wakeups", p.wakeups},
+      {"bell_failures", p.bell_failures},
   };
 }
 
@@ -95,6 +96,7 @@ std::string RenderStatJson(const RingStats& s) {
                   {"abandoned", s.abandoned},
                   {"blocked_ns", s.blocked_ns},
                   {"wakeups", s.wakeups},
+                  {"bell_failures", s.bell_failures},
                   {"evictions", s.evictions},
                   {"reclaims", s.reclaims},
                   {"recoveries", s.recoveries}}},
