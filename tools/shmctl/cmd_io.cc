@@ -114,6 +114,20 @@ int RunWrite(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
+// One record in `read`'s --format (text, raw, hex or json).
+static void AppendRecord(std::string* out, const std::string& format, uint64_t position, uint16_t type, uint32_t producer,
+                  std::string_view p) {
+  if (format == "text") {
+    absl::StrAppend(out, AV(p), "\n");
+  } else if (format == "raw") {
+    absl::StrAppend(out, AV(p));
+  } else if (format == "hex") {
+    absl::StrAppendFormat(out, "%d type=%d producer=%d len=%d %s\n", position, type, producer, p.size(), Hex(p));
+  } else {
+    absl::StrAppend(out, RenderRecordJson(position, type, producer, p), "\n");
+  }
+}
+
 int RunRead(const std::vector<std::string>& argv) {
   const Args a = Args::Parse("read", argv,
                              {{"group", true}, {"follow", false}, {"max", true}, {"timeout", true}, {"format", true}});
@@ -130,17 +144,7 @@ int RunRead(const std::vector<std::string>& argv) {
     const uint64_t pmax = a.Has("max") ? ParseUint("max", *a.Get("max")) : 100;
     std::string out;
     for (const shmring::PeekedRecord& rec : (*ring)->Peek(size_t(std::min<uint64_t>(pmax, 1u << 20)))) {
-      const std::string_view p(rec.payload);
-      if (format == "text") {
-        absl::StrAppend(&out, AV(p), "\n");
-      } else if (format == "raw") {
-        absl::StrAppend(&out, AV(p));
-      } else if (format == "hex") {
-        absl::StrAppendFormat(&out, "%d type=%d producer=%d len=%d %s\n", rec.position, rec.type, rec.producer,
-                              p.size(), Hex(p));
-      } else {
-        absl::StrAppend(&out, RenderRecordJson(rec.position, rec.type, rec.producer, p), "\n");
-      }
+      AppendRecord(&out, format, rec.position, rec.type, rec.producer, rec.payload);
     }
     if (fwrite(out.data(), 1, out.size(), stdout) != out.size() || fflush(stdout) != 0) {
       return Fail(absl::StrCat("read: writing to stdout failed"));
@@ -177,17 +181,8 @@ int RunRead(const std::vector<std::string>& argv) {
     }
     out.clear();
     for (const shmring::RecordView& rv : *batch) {
-      const std::string_view p(reinterpret_cast<const char*>(rv.payload.data()), rv.payload.size());
-      if (format == "text") {
-        absl::StrAppend(&out, AV(p), "\n");
-      } else if (format == "raw") {
-        absl::StrAppend(&out, AV(p));
-      } else if (format == "hex") {
-        absl::StrAppendFormat(&out, "%d type=%d producer=%d len=%d %s\n", rv.position, rv.type, rv.producer,
-                              p.size(), Hex(p));
-      } else {
-        absl::StrAppend(&out, RenderRecordJson(rv.position, rv.type, rv.producer, p), "\n");
-      }
+      AppendRecord(&out, format, rv.position, rv.type, rv.producer,
+                   std::string_view(reinterpret_cast<const char*>(rv.payload.data()), rv.payload.size()));
     }
     got += batch->size();
     last = Clock::now();
