@@ -150,6 +150,7 @@ absl::Status ValidateSuperblock(const Superblock& sb, uint64_t file_size, bool r
   out.sb = sb;
   out.capacity = sb.capacity;
   out.mask = sb.capacity - 1;
+  out.header_mask = out.mask & ~uint64_t{kAlign - 1};
   out.max_record = sb.max_record;
   out.policy = static_cast<Policy>(sb.policy);
   out.checksums = (sb.compat & kCompatChecksums) != 0;

@@ -108,6 +108,7 @@ namespace {
 // there, or a header or an intent names it (directly, or after implicit padding).
 bool IsClaimBoundary(const Ring::Impl& r, uint64_t e, uint64_t tail) {
   if (e == tail) return true;
+  if (e % kAlign != 0) return false;  // a rival's length from a hostile writer: no claim ends there
   for (uint32_t j = 0; j < r.max_producers; ++j) {
     const ProducerSlot& o = r.producer(j);
     if ((o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) != 0 &&

@@ -21,6 +21,9 @@ struct Ring::Impl {
   // Copied out of the superblock once, after validation (the superblock is never
   // trusted again: a hostile writer could change it under us).
   uint64_t capacity = 0, mask = 0;
+  // mask with the low 3 bits cleared: header_at never forms a misaligned header
+  // reference, whatever position a hostile writer left in a shared field.
+  uint64_t header_mask = 0;
   uint32_t max_record = 0;
   Policy policy = Policy::kBlock;
   bool checksums = false;
@@ -46,7 +49,7 @@ struct Ring::Impl {
   }
   uint8_t* data() const { return base + data_offset; }
   layout::RecordHeader& header_at(uint64_t pos) const {
-    return *reinterpret_cast<layout::RecordHeader*>(data() + (pos & mask));
+    return *reinterpret_cast<layout::RecordHeader*>(data() + (pos & header_mask));
   }
   // File offsets of the lock bytes (spec/RECOVERY.md §1): one per slot.
   uint64_t producer_lock_byte(uint32_t i) const { return producers_offset + uint64_t{i} * layout::kProducerSlotSize; }

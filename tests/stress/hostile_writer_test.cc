@@ -110,10 +110,9 @@ class Scribbler {
         break;
       }
       case 3:
-      case 4:  // the tail, kept 8-aligned: producers trust its alignment (a misaligned
-               // tail makes Producer::Reserve write a misaligned header, reported as a
-               // finding of issue 7; readers and Verify mask it and stay aligned)
-        Put<uint64_t>(&r_.control().tail, (Below(3) ? NearTail() : Value64()) & ~uint64_t{7});
+      case 4:  // the tail, now and then misaligned: producers refuse it (DataLoss),
+               // readers and Verify stay on 8-aligned positions
+        Put<uint64_t>(&r_.control().tail, (Below(3) ? NearTail() : Value64()) & ~(Below(4) ? uint64_t{7} : 0));
         break;
       case 5: {  // other control words (futex words, counters)
         const uint64_t off = 128 + (Below(300) & ~uint64_t{3});
