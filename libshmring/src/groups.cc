@@ -91,6 +91,7 @@ absl::StatusOr<uint32_t> Ring::AddGroup(std::string_view name) {
   }
   for (uint32_t g = 0; g < r.max_groups; ++g) {
     GroupSlot& gs = r.group(g);
+    // Acquire pairs with RemoveGroup's release store of FREE: its last writes are done.
     if (gs.state.load(std::memory_order_acquire) != kSlotFree) continue;
     gs.state.store(kSlotInit, std::memory_order_relaxed);
     memset(gs.name, 0, sizeof gs.name);

@@ -115,13 +115,16 @@ struct ProducerSlot {
   std::atomic<uint64_t> wakeups;         // 104 futex wakes issued
   std::atomic<uint64_t> abandoned;       // 112 records of this slot reclaimed after its owner died
   std::atomic<uint64_t> bell_failures;   // 120 doorbells it could not ring (socket unreachable)
-  // Counter bases of the claim in flight (spec/RECOVERY.md §2.1): the owner's counters
-  // when it made the claim, so a reclaimer can set them exactly, wherever it died.
-  std::atomic<uint64_t> base_committed;  // 128
-  std::atomic<uint64_t> base_bytes;      // 136
-  std::atomic<uint64_t> base_aborted;    // 144
-  std::atomic<uint64_t> base_abandoned;  // 152
-  uint8_t pad1[kProducerSlotSize - 160];
+  // Counter journal (spec/RECOVERY.md §2.1): before a counted header CAS, its writer
+  // (the owner, or a reclaimer holding the slot's lock) saves the counter it is about
+  // to bump and the word the CAS will publish; whoever settles the slot after a kill
+  // restores the counter if the header shows the CAS did not happen.
+  std::atomic<uint64_t> pend_committed;  // 128 `committed` before the commit in flight
+  std::atomic<uint64_t> pend_bytes;      // 136 `committed_bytes` before it
+  std::atomic<uint64_t> pend_aborted;    // 144 `aborted` before the abort in flight
+  std::atomic<uint64_t> pend_abandoned;  // 152 `abandoned` before the reclaim CAS in flight
+  std::atomic<uint64_t> pend_word;       // 160 the header word that CAS publishes; 0: none
+  uint8_t pad1[kProducerSlotSize - 168];
 };
 
 // §5 Group slot (256 bytes each, max_groups of them).
@@ -210,7 +213,8 @@ static_assert(offsetof(ProducerSlot, claim_pos) == 40, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, committed) == 64, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, abandoned) == 112, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, bell_failures) == 120, "spec/LAYOUT.md §4");
-static_assert(offsetof(ProducerSlot, base_committed) == 128 && offsetof(ProducerSlot, base_abandoned) == 152,
+static_assert(offsetof(ProducerSlot, pend_committed) == 128 && offsetof(ProducerSlot, pend_abandoned) == 152 &&
+                  offsetof(ProducerSlot, pend_word) == 160,
               "spec/LAYOUT.md §4");
 static_assert(sizeof(GroupSlot) == kGroupSlotSize, "spec/LAYOUT.md §5: group slot is 256 bytes");
 static_assert(offsetof(GroupSlot, journal_state) == 8, "spec/LAYOUT.md §5");

@@ -142,7 +142,7 @@ void Producer::Impl::TryEvict(uint32_t g, uint64_t now) {
   if (w & kCursorEvicted) return;
   if (LockHeld(r.fd, r.group_lock_byte(g))) return;  // a live reader: slow is not dead
   if (AgeNs(now, gs.heartbeat_ns.load(std::memory_order_relaxed)) <= r.evict_after_ns) return;
-  // acq_rel: ordered with the reader attach CAS that clears the bit (Reader::Attach).
+  // acq_rel: pairs with the acq_rel retag CAS in Reader::Attach that clears the bit.
   if (gs.cursor.compare_exchange_strong(w, w | kCursorEvicted, std::memory_order_acq_rel)) {
     gs.evictions.fetch_add(1, std::memory_order_relaxed);
     r.control().evictions.fetch_add(1, std::memory_order_relaxed);
@@ -158,7 +158,7 @@ absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
     const uint64_t target = end - r.capacity;
     for (uint32_t g = 0; g < r.max_groups; ++g) {
       GroupSlot& gs = r.group(g);
-      if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;
+      if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;  // pairs with AddGroup's release
       const uint64_t w = gs.cursor.load(std::memory_order_acquire);  // pairs with Reader::Commit
       const uint64_t c = w & ~kCursorTagMask;
       if (int64_t(target - c) <= 0) continue;  // has room
@@ -222,7 +222,7 @@ bool Producer::Impl::HasRoom(uint64_t end) {
   const uint64_t target = end - r.capacity;
   for (uint32_t g = 0; g < r.max_groups; ++g) {
     GroupSlot& gs = r.group(g);
-    if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;
+    if (gs.state.load(std::memory_order_acquire) != kSlotActive) continue;  // pairs with AddGroup's release
     // Evicted groups count too: a record in their way (still being written) means waiting.
     const uint64_t w = gs.cursor.load(std::memory_order_seq_cst);  // see MakeRoom's Dekker comment
     const uint64_t c = w & ~kCursorTagMask;

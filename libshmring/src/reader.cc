@@ -73,10 +73,12 @@ void SettleJournal(GroupSlot& gs) {
   // Acquire pairs with the release store of journal_state in JournaledCas.
   if (gs.journal_state.load(std::memory_order_acquire) != 1) return;
   const uint64_t w = gs.cursor.load(std::memory_order_acquire) & ~kCursorEvicted;
-  const uint64_t from = gs.journal_from.load(std::memory_order_relaxed) & ~kCursorEvicted;
   const uint64_t to = gs.journal_to.load(std::memory_order_relaxed) & ~kCursorEvicted;
   const uint32_t outcome = gs.journal_outcome.load(std::memory_order_relaxed);
-  const bool happened = w == to || (w != from && outcome == kJournalHappened);
+  // A producer's recorded outcome wins: it saw the cursor word its CAS replaced. Only
+  // without one does the cursor decide (a producer may have moved it to exactly
+  // journal_to and not yet recorded, or died first: spec/RECOVERY.md §4.2, §5).
+  const bool happened = outcome == kJournalHappened || (outcome != kJournalNotHappened && w == to);
   if (happened) {  // absolute values: applying twice is harmless
     gs.delivered.store(gs.journal_delivered.load(std::memory_order_relaxed), std::memory_order_relaxed);
     gs.delivered_bytes.store(gs.journal_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -117,6 +119,8 @@ bool Reader::Impl::JournaledCas(uint64_t* from_word, uint64_t to_word, uint64_t 
     SHMRING_FAULT("reader.mid_counters");
     gs.abandoned.store(abandoned, std::memory_order_relaxed);
   }
+  // Release pairs with the acquire journal_state loads of SettleJournal and
+  // NoteJournalOutcome: the counters above are complete once the journal is closed.
   gs.journal_state.store(0, std::memory_order_release);
   return ok;
 }
@@ -246,7 +250,8 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     }
     if (pos == c) return std::span<const RecordView>();
     // Seqlock-style re-check: the copies above are only trustworthy if no producer
-    // moved our cursor (and so reused the space) while we copied.
+    // moved our cursor (and so reused the space) while we copied. The fence orders
+    // the copies before the cursor load; it pairs with AdvanceGroup's acq_rel CAS.
     std::atomic_thread_fence(std::memory_order_acquire);
     if (gs.cursor.load(std::memory_order_relaxed) != w) continue;
     views.clear();
@@ -345,6 +350,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Attach(std::shared_ptr<Ring> rin
     return lock.status();
   }
   // The group may have been removed (and its slot reused) between FindGroup and the lock.
+  // Acquire pairs with AddGroup's release store of ACTIVE (the name is complete).
   if (gs.state.load(std::memory_order_acquire) != kSlotActive || GroupName(gs) != group) {
     return absl::NotFoundError(absl::StrCat("group '", std::string(group), "' of ring ", r.path, " was just removed"));
   }
@@ -365,7 +371,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Attach(std::shared_ptr<Ring> rin
   // Take the cursor: our generation tag fences older readers' commits, and clearing
   // the evicted bit makes producers' pending AdvanceGroup CASes fail (acq_rel pairs
   // with theirs).
-  uint64_t w = gs.cursor.load(std::memory_order_acquire);
+  uint64_t w = gs.cursor.load(std::memory_order_acquire);  // pairs with Commit / AdvanceGroup CASes
   while (!gs.cursor.compare_exchange_weak(w, (w & ~kCursorTagMask) | impl->tag, std::memory_order_acq_rel)) {
   }
   impl->committed = impl->next = w & ~kCursorTagMask;

@@ -14,13 +14,29 @@ using namespace layout;
 
 namespace {
 
+// A reclaimer's header CAS that turns a record of slot `s` into an ABANDONED one,
+// counted through the slot's counter journal (spec/RECOVERY.md §2.1), as the owner
+// counts its commits: save, bump, CAS, clear. The caller holds the slot's lock.
+bool CountedAbandon(ProducerSlot& s, RecordHeader& h, uint64_t q, uint64_t expected) {
+  const uint64_t a = s.abandoned.load(std::memory_order_relaxed);
+  s.pend_abandoned.store(a, std::memory_order_relaxed);
+  s.pend_word.store(q | kAbandoned, std::memory_order_release);  // pairs with SettlePending's acquire
+  s.abandoned.store(a + 1, std::memory_order_relaxed);
+  SHMRING_FAULT("reclaim.after_count");
+  // seq_cst CAS: same pairing as CommitOne (readers' acquire; waiters Dekker).
+  const bool ok = h.word.compare_exchange_strong(expected, q | kAbandoned, std::memory_order_seq_cst);
+  if (!ok) s.abandoned.store(a, std::memory_order_relaxed);
+  s.pend_word.store(0, std::memory_order_relaxed);
+  return ok;
+}
+
 // Publishes a header at `q` over a stale word. Nobody owns these bytes: the claim's
 // owner is dead, and a live producer that won this position would still name it
 // in its intent (the caller checked; its intent is cleared only after its own
 // header word is published, release/acquire). So the fields are written first and
 // the word last, by CAS from the stale value: a reclaimer that dies half-way
 // leaves the word stale, and the next one redoes the same writes.
-bool WriteOverStale(Ring::Impl& r, uint64_t q, uint64_t stale_word, uint64_t state, uint32_t len,
+bool WriteOverStale(Ring::Impl& r, ProducerSlot& s, uint64_t q, uint64_t stale_word, uint64_t state, uint32_t len,
                     uint32_t producer) {
   RecordHeader& h = r.header_at(q);
   SharedStore(h.len, len);
@@ -29,16 +45,16 @@ bool WriteOverStale(Ring::Impl& r, uint64_t q, uint64_t stale_word, uint64_t sta
   SharedStore(h.producer, producer);
   SharedStore(h.checksum, 0);
   SHMRING_FAULT("reclaim.after_fields");
+  if (state == kAbandoned) return CountedAbandon(s, h, q, stale_word);
   uint64_t expected = stale_word;
   // Release pairs with Inspect's acquire: the fields are visible with the state.
   return h.word.compare_exchange_strong(expected, q | state, std::memory_order_release, std::memory_order_relaxed);
 }
 
-// Turns the unfinished records of [cp, cp + len) into abandoned/padding records.
-// *ours is false if the claim turned out to be someone else's (an unconfirmed intent
-// whose position another producer won and wrote).
-uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t producer, bool confirmed, bool* ours) {
-  *ours = true;
+// Turns the unfinished records of [cp, cp + len) into abandoned/padding records,
+// counted in slot `s`. Writes nothing if the claim turns out to be someone else's
+// (an unconfirmed intent whose position another producer won and wrote).
+uint64_t ReclaimRegion(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len, uint32_t producer, bool confirmed) {
   const uint64_t end = cp + len;
   uint64_t q = cp, abandoned = 0;
   while (q != end) {
@@ -71,15 +87,10 @@ uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t produc
       // Written at cp under an unconfirmed intent: by another producer that won cp
       // (not ours to settle), or by an earlier reclaimer of this very claim that died
       // half-way (it stamps this slot's producer id: carry on).
-      if (!confirmed && q == cp && SpeculativeLoad(h.producer) != producer) {
-        *ours = false;
-        return 0;
-      }
+      if (!confirmed && q == cp && SpeculativeLoad(h.producer) != producer) return 0;
       const Inspected in = Inspect(r, q, left);
       if (in.kind == RecordKind::kBusy) {
-        uint64_t expected = word;
-        // seq_cst CAS: same pairing as CommitOne (readers' acquire; waiters Dekker).
-        if (h.word.compare_exchange_strong(expected, q | kAbandoned, std::memory_order_seq_cst)) ++abandoned;
+        if (CountedAbandon(s, h, q, word)) ++abandoned;
       } else if (in.kind == RecordKind::kCorrupt || in.kind == RecordKind::kNotReady) {
         return abandoned;  // not what the owner would have written: leave it to readers' resync
       }
@@ -89,11 +100,11 @@ uint64_t ReclaimRegion(Ring::Impl& r, uint64_t cp, uint64_t len, uint32_t produc
     // Nothing written yet at q: write what the owner would have (a padding to the
     // wrap if its claim included one, then one record spanning the rest).
     if (q == cp && rem < left) {
-      if (!WriteOverStale(r, q, word, kPadding, uint32_t(rem - kRecordHeaderSize), producer)) return abandoned;
+      if (!WriteOverStale(r, s, q, word, kPadding, uint32_t(rem - kRecordHeaderSize), producer)) return abandoned;
       q += rem;
       continue;
     }
-    if (!WriteOverStale(r, q, word, kAbandoned, uint32_t(left - kRecordHeaderSize), producer)) return abandoned;
+    if (!WriteOverStale(r, s, q, word, kAbandoned, uint32_t(left - kRecordHeaderSize), producer)) return abandoned;
     ++abandoned;
     q = end;
   }
@@ -111,6 +122,7 @@ bool IsClaimBoundary(const Ring::Impl& r, uint64_t e, uint64_t tail) {
   if (e % kAlign != 0) return false;  // a rival's length from a hostile writer: no claim ends there
   for (uint32_t j = 0; j < r.max_producers; ++j) {
     const ProducerSlot& o = r.producer(j);
+    // Acquire pairs with ClearIntent's release store (as in ReclaimSlotIntent).
     if ((o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) != 0 &&
         o.claim_pos.load(std::memory_order_relaxed) == e) {
       return true;
@@ -122,34 +134,42 @@ bool IsClaimBoundary(const Ring::Impl& r, uint64_t e, uint64_t tail) {
   return (w & ~kStateMask) == at && (w & kStateMask) != 0;
 }
 
-// Sets the dead owner's counters from the bases of its claim and what the claim's
-// region now holds (spec/RECOVERY.md §2.1): exact wherever the owner died.
-void SettleCounters(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len) {
-  uint64_t committed = 0, bytes = 0, aborted = 0, abandoned = 0;
-  const uint64_t end = cp + len;
-  for (uint64_t q = cp; q != end;) {
-    const Inspected in = Inspect(r, q, end - q);
-    if (in.kind == RecordKind::kNotReady || in.kind == RecordKind::kCorrupt || in.kind == RecordKind::kBusy) break;
-    if (in.kind == RecordKind::kData) {
-      ++committed;
-      bytes += in.len;
-    } else if (in.kind == RecordKind::kSkip) {
-      ++aborted;
-    } else if (in.kind == RecordKind::kAbandoned) {
-      ++abandoned;
+// Settles the counter journal of a dead slot (spec/RECOVERY.md §2.1): if its last
+// counted header CAS did not happen, the counter it bumped goes back to the saved
+// value. The caller holds the slot's lock. Idempotent (absolute values).
+void SettlePending(Ring::Impl& r, ProducerSlot& s) {
+  const uint64_t pw = s.pend_word.load(std::memory_order_acquire);  // pairs with the writer's release store
+  if (pw == 0) return;
+  const uint64_t pos = pw & ~kStateMask;
+  // The word first, then the tail: a CAS that did not happen leaves its record
+  // unfinished, so no cursor passes it and no claim reaches pos + capacity; while
+  // the tail shows that, the word we read is the one the CAS would have replaced.
+  const uint64_t w = r.header_at(pos).word.load(std::memory_order_acquire);  // pairs with header publications
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const uint64_t tail = r.control().tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
+  const bool happened = pos % kAlign != 0 || tail - pos > r.capacity || w == pw;
+  if (!happened) {
+    switch (pw & kStateMask) {
+      case kCommitted:
+        s.committed.store(s.pend_committed.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        s.committed_bytes.store(s.pend_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        break;
+      case kSkip: s.aborted.store(s.pend_aborted.load(std::memory_order_relaxed), std::memory_order_relaxed); break;
+      case kAbandoned:
+        s.abandoned.store(s.pend_abandoned.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        break;
+      default: break;  // not a word any writer journals: a hostile writer's; leave the counters
     }
-    q += in.size;
   }
-  s.committed.store(s.base_committed.load(std::memory_order_relaxed) + committed, std::memory_order_relaxed);
-  s.committed_bytes.store(s.base_bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
-  s.aborted.store(s.base_aborted.load(std::memory_order_relaxed) + aborted, std::memory_order_relaxed);
-  s.abandoned.store(s.base_abandoned.load(std::memory_order_relaxed) + abandoned, std::memory_order_relaxed);
+  SHMRING_FAULT("settle.before_clear");
+  s.pend_word.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace
 
 Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
   ProducerSlot& s = r.producer(i);
+  SettlePending(r, s);
   const uint64_t cl = s.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
   const uint64_t len = cl & ~kIntentConfirmed;
   if (len == 0) return {true, 0};
@@ -173,7 +193,7 @@ Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
     for (uint32_t j = 0; j < r.max_producers; ++j) {
       if (j == i) continue;
       ProducerSlot& o = r.producer(j);
-      const uint64_t ol = o.claim_len.load(std::memory_order_acquire);
+      const uint64_t ol = o.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
       if ((ol & ~kIntentConfirmed) == 0 || o.claim_pos.load(std::memory_order_relaxed) != cp) continue;
       if (ol & kIntentConfirmed) {  // the winner confirmed: ours lost the CAS
         s.claim_len.store(0, std::memory_order_relaxed);
@@ -188,7 +208,7 @@ Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
       bool rival_fits = false;
       for (uint32_t j = 0; j < r.max_producers && !rival_fits; ++j) {
         ProducerSlot& o = r.producer(j);
-        const uint64_t ol = o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed;
+        const uint64_t ol = o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed;  // as above
         rival_fits = j != i && ol != 0 && o.claim_pos.load(std::memory_order_relaxed) == cp &&
                      IsClaimBoundary(r, cp + ol, tail);
       }
@@ -198,9 +218,7 @@ Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
     }
   }
   const uint32_t producer = i | ((s.generation.load(std::memory_order_relaxed) & 0xffff) << 16);
-  bool ours = true;
-  const uint64_t abandoned = ReclaimRegion(r, cp, len, producer, confirmed, &ours);
-  if (ours) SettleCounters(r, s, cp, len);
+  const uint64_t abandoned = ReclaimRegion(r, s, cp, len, producer, confirmed);
   s.claim_len.store(0, std::memory_order_relaxed);
   if (abandoned) r.control().reclaims.fetch_add(1, std::memory_order_relaxed);
   return {true, abandoned};
@@ -209,7 +227,7 @@ Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
 bool TryReclaimAt(Ring::Impl& r, uint64_t pos) {
   for (uint32_t i = 0; i < r.max_producers; ++i) {
     ProducerSlot& s = r.producer(i);
-    const uint64_t cl = s.claim_len.load(std::memory_order_acquire);
+    const uint64_t cl = s.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
     // The stuck position may be inside the claim: after its padding, or after the
     // records of a batch that were committed before the owner died.
     const uint64_t len = cl & ~kIntentConfirmed;

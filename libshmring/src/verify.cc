@@ -123,6 +123,8 @@ std::vector<PeekedRecord> Ring::Peek(size_t max) const {
       std::string copy(16 + size_t{in.len}, '\0');
       const uint64_t sum = SpeculativeLoad(in.hdr->checksum);
       SpeculativeCopy(copy.data(), &in.hdr->len, copy.size());
+      // Orders the copy before the word re-load below (seqlock read side); pairs with
+      // the release publication of the next lap's header at this position.
       std::atomic_thread_fence(std::memory_order_acquire);
       // Still this record after the copy (same word), and the copy matches its checksum?
       const bool same = in.hdr->word.load(std::memory_order_relaxed) == (pos | kCommitted);
@@ -146,6 +148,7 @@ absl::StatusOr<RecoverReport> Ring::Recover() {
   RecoverReport rep;
   for (uint32_t i = 0; i < r.max_producers; ++i) {
     ProducerSlot& s = r.producer(i);
+    // Acquire pairs with ClearIntent's release store.
     if ((s.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) == 0) continue;
     if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive
     auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));

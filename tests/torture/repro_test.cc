@@ -26,11 +26,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Runs the worker with `args`, armed to SIGKILL itself at the `kill_at`-th hit of
+// `point`; returns once it is dead.
+
 // Runs `shmring-torture-worker producer RING ID 0 COUNT /dev/null` armed to SIGKILL
 // itself at the `kill_at`-th hit of `point`; returns once it is dead.
-void RunArmedProducer(const std::string& ring, const char* point, int kill_at, uint32_t id = 1) {
-  std::vector<std::string> args = {SHMRING_TORTURE_WORKER_PATH, "producer", ring, std::to_string(id), "0",
-                                   "1000000", "/dev/null"};
+void RunArmed(std::vector<std::string> args, const char* point, int kill_at) {
+  args.insert(args.begin(), SHMRING_TORTURE_WORKER_PATH);
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   env.push_back(std::string("SHMRING_FAULT_POINT=") + point);
@@ -50,6 +52,15 @@ void RunArmedProducer(const std::string& ring, const char* point, int kill_at, u
   int st = 0;
   ASSERT_EQ(waitpid(pid, &st, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "worker status " << st;
+}
+
+void RunArmedProducer(const std::string& ring, const char* point, int kill_at, uint32_t id = 1) {
+  RunArmed({"producer", ring, std::to_string(id), "0", "1000000", "/dev/null"}, point, kill_at);
+}
+
+// `shmring-torture-worker consumer RING GROUP /dev/null`, armed the same way.
+void RunArmedConsumer(const std::string& ring, const std::string& group, const char* point, int kill_at) {
+  RunArmed({"consumer", ring, group, "/dev/null"}, point, kill_at);
 }
 
 struct ScopedRing {
@@ -116,16 +127,13 @@ void DeadWinner(bool loser_names_it) {
 TEST(TortureRepro, DeadWinnerOfAPositionIsReclaimed) { DeadWinner(false); }  // control: passes
 TEST(TortureRepro, DeadWinnerOfAPositionIsNeverReclaimedWhenALiveLoserStillNamesIt) { DeadWinner(true); }
 
-// BUG 2 (accounting does not close): a producer killed between its commit CAS and
-// its `committed` counter bump (producer.cc CommitOne: the CAS, then
-// SHMRING_FAULT("commit.after_cas"), then Bump(slot.committed)) has published a
-// record that is delivered, but no slot ever counts it as committed. Nothing
-// repairs the count: the next owner's ReclaimSlotIntent walks the confirmed claim,
-// finds the header COMMITTED and passes it. So for the group
-// delivered == committed + 1 and PROTOCOL §9.2 fails. (The same window exists for
-// `aborted` in AbortOne, and for `abandoned` in ReclaimSlotIntent between the
-// reclaim CASes and `s.abandoned.fetch_add`, where a killed reclaimer leaves
-// records ABANDONED that no slot counts.)
+// BUG 2 (accounting did not close): a producer killed between its commit CAS and
+// its `committed` counter bump published a record that was delivered but counted
+// by no slot. Fixed by the counter journal (spec/RECOVERY.md §2.1): the owner now
+// saves its counters and the word it is about to publish, bumps, then CASes; the
+// settler of a dead slot restores the counter only if the CAS did not happen.
+// The tests below kill at each step of that sequence, for the owner and for a
+// reclaimer (whose ABANDONED CASes are counted the same way).
 TEST(TortureRepro, ProducerKilledRightAfterItsCommitCasLeavesTheRecordUncounted) {
   ScopedRing n;
   auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}, .initial_position = 1 << 20});
@@ -186,6 +194,51 @@ void TwoDeadIntents(bool a_longer) {
   EXPECT_EQ(s.committed, s.groups[0].delivered + s.groups[0].overwritten + s.groups[0].corrupt + s.groups[0].lag_records)
       << "committed " << s.committed << ", delivered " << s.groups[0].delivered << ", cursor " << s.groups[0].cursor
       << ", t " << t << ", lenB " << len_b;
+}
+
+// Σ producer committed == what the group saw, and Σ abandoned == records abandoned.
+void ExpectAccountingCloses(Ring& ring, uint64_t abandoned) {
+  const RingStats s = ring.Stats();
+  const GroupStats& g = s.groups[0];
+  EXPECT_EQ(s.committed, g.delivered + g.overwritten + g.corrupt + g.lag_records)
+      << "committed " << s.committed << ", delivered " << g.delivered;
+  EXPECT_EQ(s.abandoned, abandoned);
+  EXPECT_EQ(g.abandoned, abandoned);
+}
+
+TEST(TortureRepro, ProducerKilledAfterCountingButBeforeItsCommitCasIsNotCounted) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
+  RunArmedProducer(n.name, "commit.before_cas", 1);  // committed bumped, header still BUSY
+  auto rd = *Reader::Attach(ring, "g");
+  size_t got = 0;
+  for (int i = 0; i < 20; ++i) got += rd->Wait(16, 10ms)->size();  // stuck head -> reclaim
+  ASSERT_TRUE(rd->Commit().ok());
+  EXPECT_EQ(got, 0u);
+  ExpectAccountingCloses(*ring, 1);
+}
+
+TEST(TortureRepro, ReclaimerKilledAfterCountingButBeforeItsAbandonCasIsNotCounted) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
+  RunArmedProducer(n.name, "reserve.after_busy", 1);  // a dead producer's BUSY record
+  RunArmedConsumer(n.name, "g", "reclaim.after_count", 1);  // its reclaimer dies after counting
+  ASSERT_EQ(ring->Stats().abandoned, 1u) << "the killed reclaimer counted before its CAS";
+  auto rd = *Reader::Attach(ring, "g");
+  for (int i = 0; i < 20; ++i) (void)rd->Wait(16, 10ms);
+  ASSERT_TRUE(rd->Commit().ok());
+  ExpectAccountingCloses(*ring, 1);
+}
+
+TEST(TortureRepro, ReclaimerKilledWhileSettlingTheCounterJournalLeavesItForTheNext) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
+  RunArmedProducer(n.name, "commit.before_cas", 1);
+  RunArmedConsumer(n.name, "g", "settle.before_clear", 1);  // restored the counter, died before clearing
+  auto rd = *Reader::Attach(ring, "g");
+  for (int i = 0; i < 20; ++i) (void)rd->Wait(16, 10ms);
+  ASSERT_TRUE(rd->Commit().ok());
+  ExpectAccountingCloses(*ring, 1);
 }
 
 TEST(TortureRepro, TwoDeadUnconfirmedIntentsAtOnePositionShorterFirstWedgesTheReader) { TwoDeadIntents(false); }
