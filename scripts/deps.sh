@@ -2,10 +2,15 @@
 # Installs the Debian 12 packages shmring needs (only what is missing).
 #   scripts/deps.sh build   - to build the library, tools and demo
 #   scripts/deps.sh test    - plus tests, sanitizers, fuzzing and checkers
+#   scripts/deps.sh bench   - plus the benchmark peers (gRPC, Boost.Interprocess, iceoryx, gnuplot)
 set -euo pipefail
 want=(build-essential cmake ninja-build pkg-config liburing-dev libxxhash-dev libabsl-dev nlohmann-json3-dev libcpp-httplib-dev)
-if [[ "${1:-build}" == test ]]; then
+if [[ "${1:-build}" == test || "${1:-build}" == bench ]]; then
   want+=(libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3 clang-14 spin prometheus curl yamllint)
+fi
+if [[ "${1:-build}" == bench ]]; then
+  want+=(libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler iceoryx
+         libiceoryx-posh-dev libiceoryx-hoofs-dev gnuplot-nox)
 fi
 missing=()
 for p in "${want[@]}"; do

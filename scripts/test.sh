@@ -5,10 +5,11 @@
 #   3. TSan build: unit, property and stress tests
 #   4. fuzz smoke: each libFuzzer target for a bounded time (fuzz/run.sh), if present
 #   5. model check of the protocol with Spin (spec/check-model.sh), if present
+#   6. benchmark smoke (bench/run.sh --quick): every benchmark and peer runs (not how fast)
 # Env: SHMRING_STRESS_SCALE (default 2), RC_PARAMS (rapidcheck), FUZZ_SECONDS (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh test
+bash scripts/deps.sh bench
 export SHMRING_STRESS_SCALE="${SHMRING_STRESS_SCALE:-2}"
 export RC_PARAMS="${RC_PARAMS:-max_success=300}"
 jobs=$(nproc)
@@ -47,5 +48,13 @@ fi
 if [[ -x spec/check-model.sh ]]; then
   step "model check"
   bash spec/check-model.sh
+fi
+if [[ -x bench/run.sh ]]; then
+  step "benchmark smoke"
+  BUILD_DIR=build/bench OUT_DIR=build/bench-smoke bash bench/run.sh --quick >build/bench-smoke.log 2>&1 ||
+    { tail -40 build/bench-smoke.log; echo "benchmark smoke failed (log: build/bench-smoke.log)"; exit 1; }
+  # Every peer's package was installed above (deps.sh bench): a skipped peer is a failure.
+  if grep -E "^# skipped peer" build/bench-smoke.log; then echo "benchmark smoke: a peer did not run"; exit 1; fi
+  grep -E "results in" build/bench-smoke.log
 fi
 step "all tests passed"

@@ -251,6 +251,90 @@ EOF
 then pass "EPIPE: exit 1 with a clear error, the rest drained by the next run"
 else fail "EPIPE: rc=$rc, stderr: $(cat "$WORK/epipe.err")"; fi
 
+# --- a stalled pipe reader: backpressure reaches the producers, visible in stat ---------------
+# The drain writes to a FIFO whose reader opened it but reads nothing until released. The pipe
+# (64 KiB) and then the ring (64 KiB) fill; the drain's cursor stops (nothing is committed before
+# the write completes); the ring's policy decides what producers see: reject drops (counted),
+# block parks (blocked_ns grows). After the release every committed record comes out, in order.
+stat_field() {  # stat_field RING EXPR: a python expression over the stat JSON `s`
+  "$SHMCTL" stat "$1" --json | python3 -c 'import json, sys; s = json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
+}
+stall_test() {  # stall_test NAME POLICY
+  local name=$1 policy=$2 n=3000 size=100
+  local fifo="$WORK/$name.fifo" go="$WORK/$name.go" out="$WORK/$name.out"
+  mkring "$name" 64K "$policy"
+  mkfifo "$fifo"
+  python3 -c 'import os, sys, time
+f = open(sys.argv[1], "rb")
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+sys.stdout.buffer.write(f.read())' "$fifo" "$go" >"$out" &
+  local rpid=$!
+  BGPIDS+=("$rpid")
+  "$SHMCTL" drain "$(ring "$name")" --group g --to - --idle-exit 1 >"$fifo" 2>"$WORK/$name.err" &
+  local dpid=$!
+  BGPIDS+=("$dpid")
+  local t
+  for t in $(seq 1 200); do  # the drain is attached (bounded: 10 s)
+    [ "$(stat_field "$(ring "$name")" 's["groups"][0]["reader"]["pid"]')" != 0 ] && break
+    sleep 0.05
+  done
+  # At 10000 records/s the drain keeps up until the pipe is full; then the ring fills.
+  "$SHMCTL" write "$(ring "$name")" --count $n --size $size --rate 10000/s --timeout 60 >"$WORK/$name.wout" 2>&1 &
+  local wpid=$!
+  BGPIDS+=("$wpid")
+  # Wait until the ring is half full behind the stalled drain (bounded: 10 s).
+  local lag=0
+  for t in $(seq 1 200); do
+    lag=$(stat_field "$(ring "$name")" 'sum(g["lag_bytes"] for g in s["groups"])')
+    [ "$lag" -gt 32768 ] && break
+    sleep 0.05
+  done
+  [ "$policy" = reject ] && { wait "$wpid" || true; }  # reject: the writer ends, with drops
+  sleep 0.3
+  local held blocked dropped
+  held=$(stat_field "$(ring "$name")" 'sum(g["lag_records"] for g in s["groups"])')
+  blocked=$(stat_field "$(ring "$name")" 's["totals"]["blocked_ns"]')
+  dropped=$(stat_field "$(ring "$name")" 's["totals"]["dropped"]')
+  echo "note: $policy, reader stalled: lag $held records ($lag bytes), dropped $dropped, blocked_ns $blocked"
+  [ "$held" -gt 0 ] || fail "stall $policy: no lag while the pipe reader is stalled"
+  if [ "$policy" = reject ]; then
+    [ "$dropped" -gt 0 ] || fail "stall reject: nothing dropped although the drain was stalled"
+  else
+    [ "$blocked" -gt 0 ] || fail "stall block: producers not blocked while the drain was stalled"
+    kill -0 "$wpid" 2>/dev/null || fail "stall block: the writer finished although the drain was stalled"
+  fi
+  touch "$go"
+  if [ "$policy" = block ]; then wait "$wpid" || fail "stall block: writer failed: $(cat "$WORK/$name.wout")"; fi
+  wait "$dpid" || fail "stall $policy: drain failed: $(cat "$WORK/$name.err")"
+  wait "$rpid" || true
+  local committed delivered
+  committed=$(stat_field "$(ring "$name")" 's["totals"]["committed"]')
+  dropped=$(stat_field "$(ring "$name")" 's["totals"]["dropped"]')
+  delivered=$(stat_field "$(ring "$name")" 'sum(g["delivered"] for g in s["groups"])')
+  if [ "$policy" = block ] && [ "$dropped" != 0 ]; then fail "stall block: $dropped records dropped"; fi
+  if [ $((committed + dropped)) -ne $n ] || [ "$delivered" -ne "$committed" ]; then
+    fail "stall $policy: committed $committed + dropped $dropped != $n, or delivered $delivered != committed"
+  elif python3 - "$out" "$committed" "$size" <<'PYEOF'
+import re, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")[:-1]
+n, size = int(sys.argv[2]), int(sys.argv[3])
+assert len(lines) == n, "%d lines out, %d committed" % (len(lines), n)
+prev = -1
+for l in lines:
+    m = re.fullmatch(rb"record (\d+) x*", l)
+    assert m and len(l) == size, "not a written record: %r" % l[:40]
+    assert int(m.group(1)) > prev, "out of order"
+    prev = int(m.group(1))
+PYEOF
+  then
+    pass "stalled pipe reader, $policy: lag visible, $dropped dropped, all $committed committed records out in order"
+  else
+    fail "stall $policy: output is not the committed records in order"
+  fi
+}
+stall_test stallr reject
+stall_test stallb block
+
 # --- SIGTERM, --max ------------------------------------------------------------------------
 mkring term 1M
 "$SHMCTL" drain "$(ring term)" --group g --to "$WORK/term.out" 2>"$WORK/term.err" &
