@@ -54,9 +54,28 @@ bool WriteOverStale(Ring::Impl& r, ProducerSlot& s, uint64_t q, uint64_t stale_w
 // Turns the unfinished records of [cp, cp + len) into abandoned/padding records,
 // counted in slot `s`. Writes nothing if the claim turns out to be someone else's
 // (an unconfirmed intent whose position another producer won and wrote).
-uint64_t ReclaimRegion(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len, uint32_t producer, bool confirmed) {
+//
+// The first records of a confirmed batch may be finished, passed by every group and
+// their bytes reused by a later lap before its owner's death is noticed: their
+// headers cannot be walked, though records after them are still unfinished. The
+// walk then goes on at `resume_at` (where a reader or a producer is stuck: a record
+// boundary of this claim, as it walked there); without one, *complete = false and
+// the caller keeps the intent for such a caller (spec/RECOVERY.md §3.4).
+uint64_t ReclaimRegion(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len, uint32_t producer, bool confirmed,
+                       uint64_t resume_at, bool* complete) {
   const uint64_t end = cp + len;
   uint64_t q = cp, abandoned = 0;
+  *complete = true;
+  // True if the walk resumes at resume_at; otherwise the walk stops here.
+  auto resume = [&] {
+    if (!confirmed) return false;  // an unconfirmed claim was never written: nothing in it was passed
+    if (resume_at % kAlign == 0 && int64_t(resume_at - q) > 0 && resume_at - q < end - q) {
+      q = resume_at;
+      return true;
+    }
+    *complete = false;
+    return false;
+  };
   while (q != end) {
     const uint64_t off = q & r.mask;
     const uint64_t rem = r.capacity - off;
@@ -73,6 +92,7 @@ uint64_t ReclaimRegion(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len
         q += rem;
         continue;
       }
+      if (resume()) continue;
       return abandoned;
     }
     RecordHeader& h = r.header_at(q);
@@ -81,6 +101,7 @@ uint64_t ReclaimRegion(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len
     // Anything else that does not name q (an older header, payload bytes, zero) is stale.
     const uint64_t ahead = (word & ~kStateMask) - q;
     if ((word & kStateMask) != 0 && ahead != 0 && (ahead & r.mask) == 0 && ahead <= r.capacity) {
+      if (resume()) continue;
       return abandoned;
     }
     if ((word & ~kStateMask) == (q & ~kStateMask) && (word & kStateMask) != 0) {
@@ -167,7 +188,7 @@ void SettlePending(Ring::Impl& r, ProducerSlot& s) {
 
 }  // namespace
 
-Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
+Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i, uint64_t resume_at) {
   ProducerSlot& s = r.producer(i);
   SettlePending(r, s);
   const uint64_t cl = s.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
@@ -218,7 +239,16 @@ Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i) {
     }
   }
   const uint32_t producer = i | ((s.generation.load(std::memory_order_relaxed) & 0xffff) << 16);
-  const uint64_t abandoned = ReclaimRegion(r, s, cp, len, producer, confirmed);
+  bool complete = true;
+  const uint64_t abandoned = ReclaimRegion(r, s, cp, len, producer, confirmed, resume_at, &complete);
+  if (!complete) {
+    // Records of the claim may still be unfinished past bytes a later lap reuses:
+    // keep the intent for the reader or producer stuck there (TryReclaimAt passes
+    // its position). Once the tail is a capacity past the claim's end -- impossible
+    // while one of its records is unfinished -- the intent is dropped as implausible.
+    if (abandoned) r.control().reclaims.fetch_add(1, std::memory_order_relaxed);
+    return {false, abandoned};
+  }
   s.claim_len.store(0, std::memory_order_relaxed);
   if (abandoned) r.control().reclaims.fetch_add(1, std::memory_order_relaxed);
   return {true, abandoned};
@@ -236,7 +266,7 @@ bool TryReclaimAt(Ring::Impl& r, uint64_t pos) {
     auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
     // Holding the dead slot's lock, settle its intent (re-read under the lock).
-    if (ReclaimSlotIntent(r, i).abandoned > 0) return true;
+    if (ReclaimSlotIntent(r, i, pos).abandoned > 0) return true;
   }
   return false;
 }

@@ -31,12 +31,13 @@ using namespace std::chrono_literals;
 
 // Runs `shmring-torture-worker producer RING ID 0 COUNT /dev/null` armed to SIGKILL
 // itself at the `kill_at`-th hit of `point`; returns once it is dead.
-void RunArmed(std::vector<std::string> args, const char* point, int kill_at) {
+void RunArmed(std::vector<std::string> args, const char* point, int kill_at, const char* extra_env = nullptr) {
   args.insert(args.begin(), SHMRING_TORTURE_WORKER_PATH);
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   env.push_back(std::string("SHMRING_FAULT_POINT=") + point);
   env.push_back("SHMRING_FAULT_KILL_AT=" + std::to_string(kill_at));
+  if (extra_env != nullptr) env.push_back(extra_env);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -230,6 +231,18 @@ TEST(TortureRepro, ReclaimerKilledAfterCountingButBeforeItsAbandonCasIsNotCounte
   ExpectAccountingCloses(*ring, 1);
 }
 
+TEST(TortureRepro, ReclaimerKilledBetweenTheFieldsAndTheWordOfAnAbandonedHeaderIsRedone) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
+  RunArmedProducer(n.name, "claim.after_confirm", 1);  // claimed, nothing written: stale bytes
+  RunArmedConsumer(n.name, "g", "reclaim.after_fields", 1);  // header fields written, word not
+  auto rd = *Reader::Attach(ring, "g");
+  for (int i = 0; i < 20; ++i) (void)rd->Wait(16, 10ms);
+  ASSERT_TRUE(rd->Commit().ok());
+  ExpectAccountingCloses(*ring, 1);
+  EXPECT_EQ(ring->Stats().groups[0].cursor, ring->impl().control().tail.load()) << "the reader passed the claim";
+}
+
 TEST(TortureRepro, ReclaimerKilledWhileSettlingTheCounterJournalLeavesItForTheNext) {
   ScopedRing n;
   auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
@@ -239,6 +252,43 @@ TEST(TortureRepro, ReclaimerKilledWhileSettlingTheCounterJournalLeavesItForTheNe
   for (int i = 0; i < 20; ++i) (void)rd->Wait(16, 10ms);
   ASSERT_TRUE(rd->Commit().ok());
   ExpectAccountingCloses(*ring, 1);
+}
+
+// BUG 4 (the torture wedge): a batch owner commits its first record and dies before
+// the second one's CAS. Readers pass the first record and get stuck at the second;
+// other producers fill the ring behind them, reusing the first record's bytes. The
+// reclaim walk began at the claim's start, found those bytes reused and stopped --
+// and the intent was cleared: a BUSY record nobody could ever settle. Now the walk
+// resumes where the reader is stuck (spec/RECOVERY.md §3.4).
+TEST(TortureRepro, BatchOwnerKilledAfterItsFirstCommitIsReclaimedAfterTheFirstRecordsBytesWereReused) {
+  ScopedRing n;
+  auto ring = *Ring::Create(n.name, {.capacity = 4096, .policy = Policy::kReject, .groups = {"g"}});
+  Ring::Impl& r = ring->impl();
+  auto p = *Producer::Attach(ring);  // slot 0, attached first: it never takes the dead slot over
+  RunArmed({"producer", n.name, "1", "0", "1000000", "/dev/null"}, "commit.before_cas", 2,
+           "SHMRING_WORKER_OP=batch");
+  const uint64_t cp = r.producer(1).claim_pos.load();
+  ASSERT_NE(r.producer(1).claim_len.load(), 0u) << "the batch owner died with its claim in flight";
+  auto rd = *Reader::Attach(ring, "g", ReaderOptions{.auto_commit = false});
+  auto first = rd->Poll(16);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u) << "the batch's first record is committed, the second is not";
+  ASSERT_TRUE(rd->Commit().ok());
+  size_t written = 0;
+  while (p->Write("eight ch").ok()) ++written;  // reject: until the ring is full behind the stuck reader
+  ASSERT_GT(r.control().tail.load() - cp, ring->Stats().capacity) << "the first record's bytes are reusable";
+  size_t got = 0;
+  for (int i = 0; i < 100 && got < written; ++i) {
+    auto b = rd->Wait(64, 10ms);
+    ASSERT_TRUE(b.ok());
+    got += b->size();
+    ASSERT_TRUE(rd->Commit().ok());
+  }
+  EXPECT_EQ(got, written) << "the reader is wedged at the dead batch's second record";
+  const RingStats s = ring->Stats();
+  EXPECT_GE(s.abandoned, 1u);
+  EXPECT_EQ(s.committed, s.groups[0].delivered + s.groups[0].lag_records);
+  EXPECT_EQ(s.abandoned, s.groups[0].abandoned);
 }
 
 TEST(TortureRepro, TwoDeadUnconfirmedIntentsAtOnePositionShorterFirstWedgesTheReader) { TwoDeadIntents(false); }

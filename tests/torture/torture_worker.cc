@@ -75,6 +75,9 @@ int RunProducer(const char* ring_name, uint32_t id, uint64_t seq, uint64_t count
     }
   }
   std::mt19937_64 rng(Mix(id * 7919ull + 1));
+  // Repro tests pin the operation: SHMRING_WORKER_OP=batch makes every write a batch.
+  const char* only = getenv("SHMRING_WORKER_OP");
+  const bool only_batches = only != nullptr && std::string(only) == "batch";
   const uint64_t end = seq + count;
   std::vector<uint32_t> lens;
   while (seq < end && !g_stop) {
@@ -90,7 +93,7 @@ int RunProducer(const char* ring_name, uint32_t id, uint64_t seq, uint64_t count
       ++seq;
       continue;
     }
-    const int op = int(rng() % 8);
+    const int op = only_batches ? 7 : int(rng() % 8);
     if (op < 3) {  // copy-in Write
       std::vector<std::byte> buf(PayloadLen(id, seq));
       FillPayload(buf.data(), buf.size(), id, seq);
@@ -242,6 +245,10 @@ int main(int argc, char** argv) {
   sa.sa_handler = OnStop;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, nullptr);
+  sigset_t usr1;  // the supervisor spawns us with SIGUSR1 blocked (it may stop us at once)
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_UNBLOCK, &usr1, nullptr);
   if (argc == 7 && std::string(argv[1]) == "producer") {
     return RunProducer(argv[2], uint32_t(strtoul(argv[3], nullptr, 10)), strtoull(argv[4], nullptr, 10),
                        strtoull(argv[5], nullptr, 10), argv[6]);
