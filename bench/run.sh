@@ -26,7 +26,7 @@ if [[ $deps == 1 ]]; then
 fi
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSHMRING_BENCH=ON -DSHMRING_TESTS=OFF >/dev/null
-ninja -j2 -C "$build" shmring-bench shmring-micro
+ninja -j2 -C "$build" shmring-bench shmring-micro shmctl
 
 mkdir -p "$out"
 rm -f "$out"/harness.csv "$out"/overload_*.csv "$out"/*.png
@@ -48,6 +48,10 @@ fi
 "$build/bench/shmring-micro" "${micro_args[@]}" --benchmark_out="$out/micro.json" --benchmark_out_format=json \
   | tee "$out/micro.txt"
 "$build/bench/shmring-bench" "${harness_args[@]}" --out "$out" | tee "$out/harness.txt"
+if [[ $mode == full ]]; then
+  # shmctl drain next to a plain read()/write() loop (results/drain.csv, median table)
+  OUT_DIR="$out" bash "$here/drain_bench.sh" "$build/tools/shmctl/shmctl" 3 | tee "$out/drain.txt"
+fi
 echo "uptime after: $(uptime)" | tee -a "$out/run-info.txt"
 
 python3 "$here/summarize.py" "$out" > "$out/summary.md" || echo "summarize.py failed" >&2

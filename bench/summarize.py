@@ -199,6 +199,17 @@ if os.path.exists(mj):
         print(f"| {b['name']} | {b['real_time']:.1f} {b['time_unit']} | {fmt_rate(ips) if ips else '-'} | "
               f"{(bps/1e9):.2f} GB/s |" if bps else f"| {b['name']} | {b['real_time']:.1f} {b['time_unit']} | {fmt_rate(ips) if ips else '-'} | - |")
 
+drain_csv = os.path.join(out, "drain.csv")
+if os.path.exists(drain_csv):
+    print("\n## shmctl drain vs a plain read()/write() loop (bench/drain_bench.sh; median over repetitions)\n")
+    drows = list(csv.DictReader(open(drain_csv)))
+    print("| record | to | tool | records/s | MB/s (output bytes) | runs |")
+    print("|---|---|---|---|---|---|")
+    for key in sorted({(int(r["size"]), r["target"], r["tool"]) for r in drows}):
+        rs = [r for r in drows if (int(r["size"]), r["target"], r["tool"]) == key]
+        print(f"| {key[0]} B | {key[1]} | {key[2]} | {fmt_rate(med([float(r['records_per_s']) for r in rs]))} | "
+              f"{med([float(r['mb_per_s']) for r in rs]):.0f} | {len(rs)} |")
+
 if failed:
     print("\n## Failed runs\n")
     for r in failed:

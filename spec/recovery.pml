@@ -123,7 +123,7 @@ byte gabpass[NG];                /* ABANDONED records producers moved group g's 
 byte jpend[NG];                  /* slot+1 of the first producer that moved g's cursor while its
                                     journal was open, until it records the outcome */
 bit  jambig;                     /* a journal was settled while jpend: the residual ambiguity of
-                                    RECOVERY §4.2 (a double failure), accounting not exact */
+                                    RECOVERY §4.5 (a double failure), accounting not exact */
 bit  checked;
 
 /* IsClaimBoundary(e, tail) (recovery.cc): the tail, an intent, or a header names e */
@@ -547,7 +547,7 @@ proctype Reader(byte g) {
 attach: /* §8 Reader::Attach: TryAcquire the group's lock byte (state/name re-checked) */
   atomic { glock[g] == 0 -> glock[g] = 1; ridle[g] = 0; RESET_R; tag = 0; committed = 0; next = 0;
            pd = 0; pc = 0; pa = 0; stuckpos = 255; CHOOSE_CRASH }
-  /* SettleJournal (reader.cc, RECOVERY §4.2): the previous reader may have died mid-commit */
+  /* SettleJournal (reader.cc, RECOVERY §4.5): the previous reader may have died mid-commit */
   atomic { CRASH_AT(1); if :: jstate[g] != 1 -> goto retag :: else fi            /* acq */
   ASEP CRASH_AT(2); wc = cursor[g] & ~EVBIT                                      /* acq */
   ASEP CRASH_AT(3); from = jfrom[g] & ~EVBIT; to = jto[g] & ~EVBIT; act = joutcome[g];
@@ -650,7 +650,7 @@ end_wait:
     do
     :: g < NG ->
        /* committed = delivered + overwritten + corrupt + lag, lag = 0 (cursor == tail);
-        * not after the residual journal ambiguity (RECOVERY §4.2, a double failure) */
+        * not after the residual journal ambiguity (RECOVERY §4.5, a double failure) */
        assert(jambig || gcom == delivered[g] + overwritten[g] + gcorrupt[g]);
        assert(gcorrupt[g] == 0);
        /* §9.1: the group's abandoned = those its reader passed; producers passed the rest */

@@ -130,7 +130,7 @@ struct ProducerSlot {
 // §5 Group slot (256 bytes each, max_groups of them).
 struct GroupSlot {
   std::atomic<uint64_t> cursor;  // 0  position | kCursorEvicted? | (reader generation & 3)
-  // Commit journal (spec/RECOVERY.md §4.2): written by the reader before each cursor
+  // Commit journal (spec/RECOVERY.md §4.5): written by the reader before each cursor
   // CAS, so that a reader killed between the CAS and its counter stores is settled
   // exactly by the next reader. Counters are absolute values (idempotent to apply).
   std::atomic<uint32_t> journal_state;    // 8  0 empty, 1 a commit is in flight
@@ -174,7 +174,7 @@ enum RecordState : uint64_t {
 inline constexpr uint64_t kCursorGenMask = 3;
 inline constexpr uint64_t kCursorEvicted = 4;
 inline constexpr uint64_t kCursorTagMask = 7;
-// journal_outcome values (spec/RECOVERY.md §4.2).
+// journal_outcome values (spec/RECOVERY.md §4.5).
 inline constexpr uint32_t kJournalUnknown = 0;
 inline constexpr uint32_t kJournalHappened = 1;     // a producer moved the cursor from journal_to
 inline constexpr uint32_t kJournalNotHappened = 2;  // a producer moved the cursor from journal_from

@@ -72,7 +72,7 @@ uint64_t Producer::Impl::GatingHead(uint64_t tail) {
 
 namespace {
 // If a reader's commit journal is open, record whether its CAS had happened when
-// we moved the cursor (spec/RECOVERY.md §4.2): the first mover decides.
+// we moved the cursor (spec/RECOVERY.md §4.5): the first mover decides.
 void NoteJournalOutcome(GroupSlot& gs, uint64_t old_word) {
   // Acquire pairs with the release store of journal_state in Reader's JournaledCas.
   if (gs.journal_state.load(std::memory_order_acquire) != 1) return;

@@ -67,7 +67,7 @@ struct Reader::Impl {
                     uint64_t d_corrupt, uint64_t d_abandoned);
 };
 
-// Settles the commit journal a dead reader left (spec/RECOVERY.md §4.2). Called by
+// Settles the commit journal a dead reader left (spec/RECOVERY.md §4.5). Called by
 // the next reader while it holds the group's lock, before it retags the cursor.
 void SettleJournal(GroupSlot& gs) {
   // Acquire pairs with the release store of journal_state in JournaledCas.
@@ -77,7 +77,7 @@ void SettleJournal(GroupSlot& gs) {
   const uint32_t outcome = gs.journal_outcome.load(std::memory_order_relaxed);
   // A producer's recorded outcome wins: it saw the cursor word its CAS replaced. Only
   // without one does the cursor decide (a producer may have moved it to exactly
-  // journal_to and not yet recorded, or died first: spec/RECOVERY.md §4.2, §5).
+  // journal_to and not yet recorded, or died first: spec/RECOVERY.md §4.5).
   const bool happened = outcome == kJournalHappened || (outcome != kJournalNotHappened && w == to);
   if (happened) {  // absolute values: applying twice is harmless
     gs.delivered.store(gs.journal_delivered.load(std::memory_order_relaxed), std::memory_order_relaxed);

@@ -149,16 +149,30 @@ absl::StatusOr<RecoverReport> Ring::Recover() {
   for (uint32_t i = 0; i < r.max_producers; ++i) {
     ProducerSlot& s = r.producer(i);
     // Acquire pairs with ClearIntent's release store.
-    if ((s.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) == 0) continue;
+    const bool intent = (s.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) != 0;
+    // Acquire pairs with the release store of ACTIVE in Producer::Attach.
+    const bool active = s.state.load(std::memory_order_acquire) == kSlotActive;
+    if (!intent && !active) continue;
     if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive
     auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
     const Settled st = ReclaimSlotIntent(r, i);
-    if (!st.settled) continue;
-    ++rep.claims_settled;
-    rep.records_abandoned += st.abandoned;
+    if (!st.settled) {
+      ++rep.claims_unsettled;
+      continue;
+    }
+    if (intent) {
+      ++rep.claims_settled;
+      rep.records_abandoned += st.abandoned;
+    }
+    if (active) {  // a dead owner's slot: free it (we hold its lock, so no Attach races us)
+      s.pid.store(0, std::memory_order_relaxed);
+      // Release pairs with the acquire state loads of Attach and Stats.
+      s.state.store(kSlotFree, std::memory_order_release);
+      ++rep.slots_freed;
+    }
   }
-  if (rep.claims_settled) r.control().recoveries.fetch_add(1, std::memory_order_relaxed);
+  if (rep.claims_settled || rep.slots_freed) r.control().recoveries.fetch_add(1, std::memory_order_relaxed);
   return rep;
 }
 

@@ -105,6 +105,10 @@ TEST(Recovery, RecoverSettlesTheClaimsOfEveryDeadProducerAndVerifyThenPasses) {
   auto rep = ring->Recover();
   ASSERT_TRUE(rep.ok()) << rep.status();
   EXPECT_EQ(rep->claims_settled, 1u) << "the second child took over the first one's slot and settled it";
+  EXPECT_EQ(rep->slots_freed, 1u) << "the dead producers' one slot";
+  for (const ProducerStats& p : ring->Stats().producers) {
+    EXPECT_EQ(p.liveness, Liveness::kNone) << "slot " << p.slot << " is free again, not listed as dead";
+  }
   EXPECT_EQ(ring->Stats().abandoned, 2u);
   VerifyReport v = ring->Verify();
   EXPECT_TRUE(v.ok()) << v.problems[0];

@@ -95,17 +95,24 @@ int RunRecover(const std::vector<std::string>& argv) {
         {"path", (*r)->path()},
         {"claims_settled", rec->claims_settled},
         {"records_abandoned", rec->records_abandoned},
+        {"slots_freed", rec->slots_freed},
+        {"claims_unsettled", rec->claims_unsettled},
         {"state", RingState(s)},
         {"verify", VerifyJson((*r)->path(), v)},
     };
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "recover    " << RingLabel((*r)->path()) << ": ";
-    if (rec->claims_settled == 0) {
-      std::cout << "nothing to do (no dead producer held a claim)\n";
+    if (rec->claims_settled == 0 && rec->slots_freed == 0 && rec->claims_unsettled == 0) {
+      std::cout << "nothing to do (no dead producer held a claim or a slot)\n";
     } else {
       std::cout << "settled " << Plural(rec->claims_settled, "claim", "claims") << " of dead producers, "
-                << Plural(rec->records_abandoned, "record", "records") << " marked abandoned\n";
+                << Plural(rec->records_abandoned, "record", "records") << " marked abandoned, "
+                << Plural(rec->slots_freed, "slot", "slots") << " freed\n";
+      if (rec->claims_unsettled) {
+        std::cout << "           " << Plural(rec->claims_unsettled, "claim", "claims")
+                  << " left for the reader stuck at them (their first records' bytes were reused)\n";
+      }
     }
     std::cout << "state      " << RingState(s) << "\n";
     RenderVerifyText((*r)->path(), v, std::cout);

@@ -135,12 +135,14 @@ constexpr Page kPages[] = {
      "    Applies the recovery protocol at once: every producer slot holding an in-flight claim\n"
      "    whose process is gone has its claim settled, the records it claimed but never committed\n"
      "    turned into abandoned records that readers step over (what a stuck reader would do by\n"
-     "    itself after the unblock timeout). Live producers are left alone. Prints how many\n"
-     "    claims it settled and records it abandoned, the ring's state (dead or stale readers\n"
+     "    itself after the unblock timeout), and the dead producer's slot is freed. Live producers\n"
+     "    are left alone. Prints how many claims it settled, records it abandoned and slots it\n"
+     "    freed, the ring's state (dead or stale readers\n"
      "    are listed; producers evict a dead reader's group after its evict-after timeout), then\n"
      "    the report of verify run on the result.\n",
      "    --json                the result as JSON, schema \"shmring.recover/1\": claims_settled,\n"
-     "                          records_abandoned, state, verify (as verify --json)\n",
+     "                          records_abandoned, slots_freed, claims_unsettled, state,\n"
+     "                          verify (as verify --json)\n",
      "    1 also when verify still finds a problem after recovery.\n",
      "    shmctl recover logs\n"},
     {"watch", "show stat live, with rates, redrawn in place",

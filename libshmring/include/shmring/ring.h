@@ -72,6 +72,8 @@ struct PeekedRecord {
 struct RecoverReport {
   uint64_t claims_settled = 0;     // in-flight claims of dead producers looked at
   uint64_t records_abandoned = 0;  // records turned into abandoned (skip) records
+  uint64_t slots_freed = 0;        // slots of dead producers marked FREE (after their claim was settled)
+  uint64_t claims_unsettled = 0;   // dead claims left for the reader stuck at them (spec/RECOVERY.md §3.4)
 };
 
 class Ring {
