@@ -163,7 +163,8 @@ for r in tp("shmring", 65536):
     m = mc.get(r["rep"])
     if m and m["placement"] == r["placement"]:
         fr.append(r["gb_per_s"] / m["gb_per_s"])
-t.append(("64 KiB ≥ 70% of memcpy (same rep)", f"{100*med(fr):.0f}%" if fr else "-", verdict(fr and med(fr) >= 0.7)))
+t.append(("64 KiB ≥ 70% of memcpy (same rep)", f"{100*med(fr):.0f}%" if fr else "-",
+          verdict(med(fr) >= 0.7) if fr else "not determined (no same-placement pair)"))
 for s, lim in ((64, 0.15), (4096, 0.05)):
     cs = []
     for r in tp("shmring", s):
@@ -171,7 +172,7 @@ for s, lim in ((64, 0.15), (4096, 0.05)):
         if q and q["placement"] == r["placement"] and q["rec_per_s"] > 0:
             cs.append(1 - r["rec_per_s"] / q["rec_per_s"])
     t.append((f"checksum cost ≤ {int(lim*100)}% at {s} B (on vs off, same rep)", f"{100*med(cs):.0f}%" if cs else "-",
-              verdict(cs and med(cs) <= lim)))
+              verdict(med(cs) <= lim) if cs else "not determined (no same-placement pair)"))
 if ls:
     p50 = med([r["p50_ns"] for r in ls])
     rtt = med([min(r["probe_before_ns"], r["probe_after_ns"]) for r in ls])
