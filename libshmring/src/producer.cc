@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "counter_journal.h"
 #include "fault.h"
 #include "producer_impl.h"
 #include "record.h"
@@ -113,28 +114,10 @@ absl::Status Producer::Impl::CommitOne(uint64_t pos, uint32_t len) {
   RecordHeader& h = r.header_at(pos);
   SHMRING_FAULT("commit.before_checksum");
   if (r.checksums) SharedStore(h.checksum, RecordChecksum(&h.len, len, pos));
-  // Counter journal, counters, then the CAS (spec/RECOVERY.md §2.1): a kill anywhere
-  // here leaves counters that SettlePending makes exact from the header.
-  const uint64_t c = slot.committed.load(std::memory_order_relaxed);
-  const uint64_t b = slot.committed_bytes.load(std::memory_order_relaxed);
-  slot.pend_committed.store(c, std::memory_order_relaxed);
-  slot.pend_bytes.store(b, std::memory_order_relaxed);
-  // Release pairs with SettlePending's acquire load of pend_word: the saved values
-  // are visible with the word.
-  slot.pend_word.store(pos | kCommitted, std::memory_order_release);
-  slot.committed.store(c + 1, std::memory_order_relaxed);
-  slot.committed_bytes.store(b + len, std::memory_order_relaxed);
   SHMRING_FAULT("commit.before_cas");
-  uint64_t expected = pos | kBusy;
-  // seq_cst CAS: releases the payload to readers (pairs with Inspect's acquire)
-  // and orders before the data_waiters load in MaybeWake (Dekker with Reader::Wait).
-  const bool ok = h.word.compare_exchange_strong(expected, pos | kCommitted, std::memory_order_seq_cst);
+  const CountedBy counters[] = {{slot.committed, slot.pend_committed, 1}, {slot.committed_bytes, slot.pend_bytes, len}};
+  const bool ok = CountedCas(slot, h.word, pos | kBusy, pos | kCommitted, counters);
   SHMRING_FAULT("commit.after_cas");
-  if (!ok) {
-    slot.committed.store(c, std::memory_order_relaxed);
-    slot.committed_bytes.store(b, std::memory_order_relaxed);
-  }
-  slot.pend_word.store(0, std::memory_order_relaxed);
   if (!ok) {
     return absl::AbortedError(absl::StrCat("commit at position ", pos,
                                            ": the claim was reclaimed (this producer was taken for dead); "
@@ -145,16 +128,9 @@ absl::Status Producer::Impl::CommitOne(uint64_t pos, uint32_t len) {
 
 void Producer::Impl::AbortOne(uint64_t pos) {
   RecordHeader& h = r.header_at(pos);
-  const uint64_t a = slot.aborted.load(std::memory_order_relaxed);
-  slot.pend_aborted.store(a, std::memory_order_relaxed);
-  slot.pend_word.store(pos | kSkip, std::memory_order_release);  // pairs with SettlePending's acquire
-  slot.aborted.store(a + 1, std::memory_order_relaxed);
-  uint64_t expected = pos | kBusy;
-  // seq_cst for the same reasons as CommitOne: a parked reader must see the skip.
-  if (!h.word.compare_exchange_strong(expected, pos | kSkip, std::memory_order_seq_cst)) {
-    slot.aborted.store(a, std::memory_order_relaxed);
-  }
-  slot.pend_word.store(0, std::memory_order_relaxed);
+  // seq_cst inside, as for CommitOne: a parked reader must see the skip.
+  const CountedBy counters[] = {{slot.aborted, slot.pend_aborted, 1}};
+  (void)CountedCas(slot, h.word, pos | kBusy, pos | kSkip, counters);
 }
 
 void Producer::Impl::ClearIntent() {

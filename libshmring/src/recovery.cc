@@ -3,6 +3,7 @@
 // lock, so reclaims of one slot never run concurrently.
 #include "recovery.h"
 
+#include "counter_journal.h"
 #include "fault.h"
 #include "liveness.h"
 #include "record.h"
@@ -15,19 +16,11 @@ using namespace layout;
 namespace {
 
 // A reclaimer's header CAS that turns a record of slot `s` into an ABANDONED one,
-// counted through the slot's counter journal (spec/RECOVERY.md §2.1), as the owner
-// counts its commits: save, bump, CAS, clear. The caller holds the slot's lock.
+// counted as the owner counts its commits. The caller holds the slot's lock.
 bool CountedAbandon(ProducerSlot& s, RecordHeader& h, uint64_t q, uint64_t expected) {
-  const uint64_t a = s.abandoned.load(std::memory_order_relaxed);
-  s.pend_abandoned.store(a, std::memory_order_relaxed);
-  s.pend_word.store(q | kAbandoned, std::memory_order_release);  // pairs with SettlePending's acquire
-  s.abandoned.store(a + 1, std::memory_order_relaxed);
-  SHMRING_FAULT("reclaim.after_count");
-  // seq_cst CAS: same pairing as CommitOne (readers' acquire; waiters Dekker).
-  const bool ok = h.word.compare_exchange_strong(expected, q | kAbandoned, std::memory_order_seq_cst);
-  if (!ok) s.abandoned.store(a, std::memory_order_relaxed);
-  s.pend_word.store(0, std::memory_order_relaxed);
-  return ok;
+  SHMRING_FAULT("reclaim.before_count");
+  const CountedBy counters[] = {{s.abandoned, s.pend_abandoned, 1}};
+  return CountedCas(s, h.word, expected, q | kAbandoned, counters);
 }
 
 // Publishes a header at `q` over a stale word. Nobody owns these bytes: the claim's

@@ -210,7 +210,7 @@ void ExpectAccountingCloses(Ring& ring, uint64_t abandoned) {
 TEST(TortureRepro, ProducerKilledAfterCountingButBeforeItsCommitCasIsNotCounted) {
   ScopedRing n;
   auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
-  RunArmedProducer(n.name, "commit.before_cas", 1);  // committed bumped, header still BUSY
+  RunArmedProducer(n.name, "counted.before_cas", 1);  // committed bumped, header still BUSY
   auto rd = *Reader::Attach(ring, "g");
   size_t got = 0;
   for (int i = 0; i < 20; ++i) got += rd->Wait(16, 10ms)->size();  // stuck head -> reclaim
@@ -223,7 +223,7 @@ TEST(TortureRepro, ReclaimerKilledAfterCountingButBeforeItsAbandonCasIsNotCounte
   ScopedRing n;
   auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
   RunArmedProducer(n.name, "reserve.after_busy", 1);  // a dead producer's BUSY record
-  RunArmedConsumer(n.name, "g", "reclaim.after_count", 1);  // its reclaimer dies after counting
+  RunArmedConsumer(n.name, "g", "counted.before_cas", 1);  // its reclaimer dies after counting
   ASSERT_EQ(ring->Stats().abandoned, 1u) << "the killed reclaimer counted before its CAS";
   auto rd = *Reader::Attach(ring, "g");
   for (int i = 0; i < 20; ++i) (void)rd->Wait(16, 10ms);
@@ -246,7 +246,7 @@ TEST(TortureRepro, ReclaimerKilledBetweenTheFieldsAndTheWordOfAnAbandonedHeaderI
 TEST(TortureRepro, ReclaimerKilledWhileSettlingTheCounterJournalLeavesItForTheNext) {
   ScopedRing n;
   auto ring = *Ring::Create(n.name, {.capacity = 4096, .groups = {"g"}});
-  RunArmedProducer(n.name, "commit.before_cas", 1);
+  RunArmedProducer(n.name, "counted.before_cas", 1);
   RunArmedConsumer(n.name, "g", "settle.before_clear", 1);  // restored the counter, died before clearing
   auto rd = *Reader::Attach(ring, "g");
   for (int i = 0; i < 20; ++i) (void)rd->Wait(16, 10ms);

@@ -78,7 +78,7 @@ constexpr FaultPoint kPoints[] = {
     {"commit.before_cas", true, false, 400},    {"commit.after_cas", true, false, 400},
     {"reader.after_journal", false, true, 200}, {"reader.after_cas", false, true, 200},
     {"reader.mid_counters", false, true, 200},  {"reclaim.after_fields", true, true, 1},
-    {"reclaim.after_count", true, true, 1},     {"settle.before_clear", true, true, 1},
+    {"counted.before_cas", true, false, 400},   {"settle.before_clear", true, true, 1},
 };
 
 uint64_t NowNs() {
