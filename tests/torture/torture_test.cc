@@ -78,7 +78,8 @@ constexpr FaultPoint kPoints[] = {
     {"commit.before_cas", true, false, 400},    {"commit.after_cas", true, false, 400},
     {"reader.after_journal", false, true, 200}, {"reader.after_cas", false, true, 200},
     {"reader.mid_counters", false, true, 200},  {"reclaim.after_fields", true, true, 1},
-    {"counted.before_cas", true, false, 400},   {"settle.before_clear", true, true, 1},
+    {"counted.before_cas", true, false, 400},   {"counted.after_cas", true, false, 400},
+    {"reclaim.before_count", true, true, 1},    {"settle.before_clear", true, true, 1},
 };
 
 uint64_t NowNs() {
@@ -507,7 +508,9 @@ void Torture::Run() {
     // armed consumer is rare, so those are not hit in every run. Each of them has a
     // deterministic reproduction in repro_test.cc (TortureRepro.Reclaimer*).
     for (const FaultPoint& p : kPoints) {
-      if (p.max_kill_at > 1) EXPECT_GT(fault_kills_[p.name], 0u) << "no kill at fault point " << p.name;
+      if (p.max_kill_at > 1) {
+        EXPECT_GT(fault_kills_[p.name], 0u) << "no kill at fault point " << p.name;
+      }
     }
   }
   CheckAccounting();
