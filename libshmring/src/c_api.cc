@@ -244,6 +244,12 @@ int shmring_ring_stats(const shmring_ring* ring, shmring_stats* stats) {
     c.committed_bytes = s.committed_bytes;
     c.dropped = s.dropped;
     c.aborted = s.aborted;
+    c.abandoned = s.abandoned;
+    c.unblocked = s.unblocked;
+    c.unblocks = s.unblocks;
+    c.evictions = s.evictions;
+    c.reclaims = s.reclaims;
+    c.fence_skips = s.fence_skips;
     for (const shmring::GroupStats& g : s.groups) {
       c.delivered += g.delivered;
       c.overwritten += g.overwritten;

@@ -1,6 +1,7 @@
 // One counted header CAS (spec/RECOVERY.md §2.1): the only place that orders
 // "save the counters, journal the word, bump, CAS, restore on failure, clear".
-// Its writer holds the slot's lock (the owner, or a reclaimer of a dead slot).
+// A journal has one writer: the owner's (`pend_word`) is the owner's, the
+// reclaimers' (`reclaim_word`) belongs to whoever holds the slot's reclaim lock.
 #pragma once
 
 #include <atomic>
@@ -19,17 +20,18 @@ struct CountedBy {
 };
 
 // CAS(word, expected -> to) with `counters` bumped before it and restored if it
-// fails; SettlePending (recovery.cc) settles a kill anywhere in between.
+// fails, journaled in `journal`; SettleOne (recovery.cc) settles a kill
+// anywhere in between.
 template <size_t N>
-inline bool CountedCas(layout::ProducerSlot& s, std::atomic<uint64_t>& word, uint64_t expected, uint64_t to,
+inline bool CountedCas(std::atomic<uint64_t>& journal, std::atomic<uint64_t>& word, uint64_t expected, uint64_t to,
                        const CountedBy (&counters)[N]) {
   uint64_t old[N];
   for (size_t i = 0; i < N; ++i) {
     old[i] = counters[i].value.load(std::memory_order_relaxed);
     counters[i].saved.store(old[i], std::memory_order_relaxed);
   }
-  // Release pairs with SettlePending's acquire load: the saved values come with the word.
-  s.pend_word.store(to, std::memory_order_release);
+  // Release pairs with SettleOne's acquire load: the saved values come with the word.
+  journal.store(to, std::memory_order_release);
   for (size_t i = 0; i < N; ++i) counters[i].value.store(old[i] + counters[i].add, std::memory_order_relaxed);
   SHMRING_FAULT("counted.before_cas");
   // seq_cst CAS: releases the record to readers (pairs with Inspect's acquire) and
@@ -39,7 +41,7 @@ inline bool CountedCas(layout::ProducerSlot& s, std::atomic<uint64_t>& word, uin
   if (!ok) {
     for (size_t i = 0; i < N; ++i) counters[i].value.store(old[i], std::memory_order_relaxed);
   }
-  s.pend_word.store(0, std::memory_order_relaxed);
+  journal.store(0, std::memory_order_relaxed);
   return ok;
 }
 

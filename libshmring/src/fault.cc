@@ -19,7 +19,12 @@ void Hit(const char* point) {
   static std::atomic<long> hits{0};
   if (kill_at <= 0) return;
   if (only != nullptr && *only != 0 && strcmp(only, point) != 0) return;
-  if (hits.fetch_add(1, std::memory_order_relaxed) + 1 == kill_at) raise(SIGKILL);
+  // SHMRING_FAULT_SIGNAL=STOP stops the process there instead (a stopped, not dead, owner).
+  static const int sig = [] {
+    const char* v = getenv("SHMRING_FAULT_SIGNAL");
+    return v != nullptr && strcmp(v, "STOP") == 0 ? SIGSTOP : SIGKILL;
+  }();
+  if (hits.fetch_add(1, std::memory_order_relaxed) + 1 == kill_at) raise(sig);
 }
 
 }  // namespace shmring::fault

@@ -1,4 +1,4 @@
-// The on-memory layout of a shmring ring, version 1.0.
+// The on-memory layout of a shmring ring, version 1.1.
 //
 // Every struct here mirrors a table in spec/LAYOUT.md; the static_asserts at
 // the bottom cite the section they check. Shared fields are std::atomic so that
@@ -14,13 +14,17 @@ namespace shmring::layout {
 
 inline constexpr uint64_t kMagic = 0x00474e49524d4853ull;  // "SHMRING\0" little-endian
 inline constexpr uint16_t kMajor = 1;
-inline constexpr uint16_t kMinor = 0;
+inline constexpr uint16_t kMinor = 1;
 
 // Feature bits (spec/LAYOUT.md §2.2). Unknown incompat bits refuse any attach,
 // unknown ro_compat bits refuse a read-write attach, unknown compat bits are ignored.
 inline constexpr uint64_t kCompatChecksums = 1u << 0;
 inline constexpr uint64_t kKnownCompat = kCompatChecksums;
-inline constexpr uint64_t kKnownRoCompat = 0;
+// Producers never claim bytes of another producer's confirmed claim in flight
+// (claim fences, spec/RECOVERY.md §3.7): a library that does not honour them may
+// only read, since a stale producer's claim can be reclaimed while it still writes.
+inline constexpr uint64_t kRoCompatFences = 1u << 0;
+inline constexpr uint64_t kKnownRoCompat = kRoCompatFences;
 inline constexpr uint64_t kKnownIncompat = 0;
 
 inline constexpr uint64_t kPage = 4096;
@@ -89,7 +93,9 @@ struct Control {
   std::atomic<uint64_t> evictions;       // 408
   std::atomic<uint64_t> reclaims;        // 416 dead claims turned into skip records
   std::atomic<uint64_t> recoveries;      // 424 Ring::Recover calls that settled at least one claim
-  uint8_t pad3[kControlSize - 432];
+  std::atomic<uint64_t> unblocks;        // 432 stale (live) producers' claims reclaimed after unblock_after_ms
+  std::atomic<uint64_t> fence_skips;     // 440 skip records producers wrote over a lap of a fenced claim
+  uint8_t pad3[kControlSize - 448];
 };
 
 // §4 Producer slot (256 bytes each, max_producers of them).
@@ -113,18 +119,26 @@ struct ProducerSlot {
   std::atomic<uint64_t> aborted;         // 88 records claimed then aborted
   std::atomic<uint64_t> blocked_ns;      // 96 time spent waiting for space
   std::atomic<uint64_t> wakeups;         // 104 futex wakes issued
-  std::atomic<uint64_t> abandoned;       // 112 records of this slot reclaimed after its owner died
+  std::atomic<uint64_t> abandoned;       // 112 records of this slot reclaimed (owner dead, or stale: unblocked)
   std::atomic<uint64_t> bell_failures;   // 120 doorbells it could not ring (socket unreachable)
-  // Counter journal (spec/RECOVERY.md §2.1): before a counted header CAS, its writer
-  // (the owner, or a reclaimer holding the slot's lock) saves the counter it is about
-  // to bump and the word the CAS will publish; whoever settles the slot after a kill
-  // restores the counter if the header shows the CAS did not happen.
+  // Counter journals (spec/RECOVERY.md §2.1): before a counted header CAS, its writer
+  // saves the counter it is about to bump and the word the CAS will publish; whoever
+  // settles the slot after a kill restores the counter if the header shows the CAS
+  // did not happen. Two journals with one writer each: the owner's (commit, abort)
+  // and the reclaimers' (abandon; they hold the slot's reclaim lock byte).
   std::atomic<uint64_t> pend_committed;  // 128 `committed` before the commit in flight
   std::atomic<uint64_t> pend_bytes;      // 136 `committed_bytes` before it
   std::atomic<uint64_t> pend_aborted;    // 144 `aborted` before the abort in flight
-  std::atomic<uint64_t> pend_abandoned;  // 152 `abandoned` before the reclaim CAS in flight
-  std::atomic<uint64_t> pend_word;       // 160 the header word that CAS publishes; 0: none
-  uint8_t pad1[kProducerSlotSize - 168];
+  std::atomic<uint64_t> pend_abandoned;  // 152 `abandoned` before the reclaimer's CAS in flight
+  std::atomic<uint64_t> pend_word;       // 160 owner journal: the word its CAS publishes; 0: none
+  std::atomic<uint64_t> reclaim_word;    // 168 reclaimer journal: the word its CAS publishes; 0: none
+  std::atomic<uint64_t> unblocked;       // 176 of `abandoned`, records taken from a live (stale) owner
+  std::atomic<uint64_t> pend_unblocked;  // 184 `unblocked` before the reclaimer's CAS in flight
+  // The header word a fence skip overwrote: the only header of a fenced claim that
+  // a skip can land on is a record at a lap's start (spec/RECOVERY.md §3.7), and
+  // settling a journal needs the word that was there. Written by that skip's producer.
+  std::atomic<uint64_t> fence_word;      // 192
+  uint8_t pad1[kProducerSlotSize - 200];
 };
 
 // §5 Group slot (256 bytes each, max_groups of them).
@@ -158,7 +172,9 @@ struct GroupSlot {
   char name[kGroupNameMax + 1];        // 160 NUL-terminated
   std::atomic<uint32_t> reader_waiting;  // 224 doorbell: 0 idle, 1 armed (reader waits), 2 rung
   std::atomic<uint32_t> doorbell_gen;    // 228 generation of the reader serving a doorbell socket, 0: none
-  uint8_t pad1[kGroupSlotSize - 232];
+  std::atomic<uint64_t> stuck_pos;       // 232 where the group's head last got stuck (not ready, tail past it)
+  std::atomic<uint64_t> stuck_since_ns;  // 240 CLOCK_MONOTONIC since then, kept across reader restarts
+  uint8_t pad1[kGroupSlotSize - 248];
 };
 
 // §6 Record header, 32 bytes, 8-aligned, at every record position.
@@ -207,14 +223,18 @@ static_assert(offsetof(Control, data_seq) == 128, "spec/LAYOUT.md §3");
 static_assert(offsetof(Control, bell_waiters) == 136, "spec/LAYOUT.md §3");
 static_assert(offsetof(Control, space_seq) == 256, "spec/LAYOUT.md §3");
 static_assert(offsetof(Control, high_water) == 384, "spec/LAYOUT.md §3");
-static_assert(offsetof(Control, recoveries) == 424, "spec/LAYOUT.md §3");
+static_assert(offsetof(Control, recoveries) == 424 && offsetof(Control, unblocks) == 432 &&
+                  offsetof(Control, fence_skips) == 440,
+              "spec/LAYOUT.md §3");
 static_assert(sizeof(ProducerSlot) == kProducerSlotSize, "spec/LAYOUT.md §4: producer slot is 256 bytes");
 static_assert(offsetof(ProducerSlot, claim_pos) == 40, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, committed) == 64, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, abandoned) == 112, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, bell_failures) == 120, "spec/LAYOUT.md §4");
 static_assert(offsetof(ProducerSlot, pend_committed) == 128 && offsetof(ProducerSlot, pend_abandoned) == 152 &&
-                  offsetof(ProducerSlot, pend_word) == 160,
+                  offsetof(ProducerSlot, pend_word) == 160 && offsetof(ProducerSlot, reclaim_word) == 168 &&
+                  offsetof(ProducerSlot, unblocked) == 176 && offsetof(ProducerSlot, pend_unblocked) == 184 &&
+                  offsetof(ProducerSlot, fence_word) == 192,
               "spec/LAYOUT.md §4");
 static_assert(sizeof(GroupSlot) == kGroupSlotSize, "spec/LAYOUT.md §5: group slot is 256 bytes");
 static_assert(offsetof(GroupSlot, journal_state) == 8, "spec/LAYOUT.md §5");
@@ -223,7 +243,8 @@ static_assert(offsetof(GroupSlot, state) == 64, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, overwritten) == 128, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, abandoned) == 152, "spec/LAYOUT.md §5");
 static_assert(offsetof(GroupSlot, name) == 160, "spec/LAYOUT.md §5");
-static_assert(offsetof(GroupSlot, reader_waiting) == 224 && offsetof(GroupSlot, doorbell_gen) == 228,
+static_assert(offsetof(GroupSlot, reader_waiting) == 224 && offsetof(GroupSlot, doorbell_gen) == 228 &&
+                  offsetof(GroupSlot, stuck_pos) == 232 && offsetof(GroupSlot, stuck_since_ns) == 240,
               "spec/LAYOUT.md §5");
 static_assert(sizeof(RecordHeader) == kRecordHeaderSize, "spec/LAYOUT.md §6: record header is 32 bytes");
 static_assert(offsetof(RecordHeader, len) == 16, "spec/LAYOUT.md §6");

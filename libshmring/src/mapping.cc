@@ -249,6 +249,7 @@ absl::StatusOr<std::shared_ptr<Ring>> Ring::Create(std::string_view ring, const 
   sb->minor = kMinor;
   sb->superblock_size = kSuperblockSize;
   sb->compat = o.checksums ? kCompatChecksums : 0;
+  sb->ro_compat = kRoCompatFences;  // producers honour claim fences (spec/RECOVERY.md §3.7)
   sb->capacity = o.capacity;
   sb->max_record = uint32_t(max_record);
   sb->policy = uint32_t(o.policy);

@@ -17,6 +17,7 @@ using namespace layout;
 
 namespace {
 constexpr uint32_t kHeartbeatEvery = 256;  // claims between heartbeat refreshes (vDSO clock)
+constexpr uint64_t kSlack = kRecordHeaderSize;  // bytes a claim stays short of a full lap (PROTOCOL §3 step 3)
 
 void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
   // Owner-only counters: a load and a store, no locked instruction.
@@ -52,16 +53,42 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
     const uint64_t pad = rem < size ? rem : 0;  // never split a record: pad to the wrap (spec/LAYOUT.md §6.2)
     const uint64_t need = pad + size;
     const uint64_t end = t + need;
-    if (end - limit > r.capacity) {  // modular: the claim would pass the cached head
-      limit = GatingHead(t);
-      if (end - limit > r.capacity) {
+    // A claim ends at least one header (32 bytes) short of a full lap past the limit,
+    // so that a skip header written at the tail never overlaps a fenced lap's first
+    // header (spec/PROTOCOL.md §3.5).
+    if (end + kSlack - limit > r.capacity) {  // modular: the claim would pass the cached limit
+      const uint64_t head = GatingHead(t);
+      const Fence f = NextFence(t);
+      limit = f.any && t - f.gate > t - head ? f.gate : head;
+      const bool room = end + kSlack - head <= r.capacity;
+      if (room && f.any && (f.inside || end + kSlack - f.gate > r.capacity)) {
+        // The claim would reach a lap of a claim still in flight (its owner may still
+        // write there): skip that lap's bytes first, once readers have passed them.
+        if (f.end + kSlack - head > r.capacity) {
+          if (deadline == 0) deadline = MonotonicNs() + uint64_t(timeout.count());
+          if (absl::Status s = MakeRoom(f.end + kSlack, deadline); !s.ok()) {
+            Bump(slot.dropped, 1);
+            return s;
+          }
+        } else if (const int burnt = BurnFence(&t, f); burnt == 0) {
+          continue;
+        } else if (burnt < 0) {
+          Bump(slot.dropped, 1);
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "ring ", r.path, ": the claim at ", t, " would reuse bytes of producer slot ", f.slot,
+              "'s claim in flight, which cannot be skipped (fence of ", f.end - t, " bytes); record dropped"));
+        }
+        t = ctl.tail.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (end + kSlack - limit > r.capacity) {
         if (deadline == 0) deadline = MonotonicNs() + uint64_t(timeout.count());
-        if (absl::Status s = MakeRoom(end, deadline); !s.ok()) {
+        if (absl::Status s = MakeRoom(end + kSlack, deadline); !s.ok()) {
           Bump(slot.dropped, 1);
           return s;
         }
-        limit = GatingHead(t);
         t = ctl.tail.load(std::memory_order_relaxed);
+        limit = Limit(t);
         continue;
       }
     }
@@ -116,12 +143,13 @@ absl::Status Producer::Impl::CommitOne(uint64_t pos, uint32_t len) {
   if (r.checksums) SharedStore(h.checksum, RecordChecksum(&h.len, len, pos));
   SHMRING_FAULT("commit.before_cas");
   const CountedBy counters[] = {{slot.committed, slot.pend_committed, 1}, {slot.committed_bytes, slot.pend_bytes, len}};
-  const bool ok = CountedCas(slot, h.word, pos | kBusy, pos | kCommitted, counters);
+  const bool ok = CountedCas(slot.pend_word, h.word, pos | kBusy, pos | kCommitted, counters);
   SHMRING_FAULT("commit.after_cas");
   if (!ok) {
-    return absl::AbortedError(absl::StrCat("commit at position ", pos,
-                                           ": the claim was reclaimed (this producer was taken for dead); "
-                                           "the record is not delivered"));
+    return absl::AbortedError(absl::StrCat(
+        "commit at position ", pos, ": the claim was reclaimed: this producer held it longer than the ring's ",
+        "unblock timeout (unblock_after_ms ", r.unblock_after_ns / 1000000, ", with no heartbeat meanwhile: stopped ",
+        "or paused?); the record is not delivered"));
   }
   return absl::OkStatus();
 }
@@ -130,7 +158,7 @@ void Producer::Impl::AbortOne(uint64_t pos) {
   RecordHeader& h = r.header_at(pos);
   // seq_cst inside, as for CommitOne: a parked reader must see the skip.
   const CountedBy counters[] = {{slot.aborted, slot.pend_aborted, 1}};
-  (void)CountedCas(slot, h.word, pos | kBusy, pos | kSkip, counters);
+  (void)CountedCas(slot.pend_word, h.word, pos | kBusy, pos | kSkip, counters);
 }
 
 void Producer::Impl::ClearIntent() {

@@ -21,6 +21,7 @@ struct Producer::Impl {
   ProducerOptions options;
   uint64_t limit;  // cached smallest gating cursor (only ever too low: conservative)
   uint32_t since_heartbeat = 0;
+  uint64_t stuck_pos = ~uint64_t{0}, stuck_since = 0;  // where MakeRoom last met an unfinished record, since when
   bool outstanding = false;
   DoorbellClients bells;  // one reservation at a time: the slot has one intent
 
@@ -40,6 +41,23 @@ struct Producer::Impl {
   // producer_room.cc
   // Smallest cursor among gating groups, relative to `tail`.
   uint64_t GatingHead(uint64_t tail);
+  // The nearest lap of another producer's confirmed claim in flight at or after `t`
+  // (claim fences, spec/RECOVERY.md §3.7).
+  struct Fence {
+    bool any = false;     // some confirmed claim of another slot is in flight
+    bool inside = false;  // t lies inside a lap of it: skip to `end`
+    uint64_t gate = 0;    // acts like a cursor: claims end at most capacity - 8 past it (inside: t - capacity)
+    uint64_t end = 0;     // end of the fenced bytes after gate + capacity (or of the lap t is in)
+    uint32_t slot = 0;
+  };
+  Fence NextFence(uint64_t t);
+  // The cached limit: the oldest of the gating head and the fence gate.
+  uint64_t Limit(uint64_t t);
+  // Claims [t, f.end) as skip records (padding at the wrap) over a fence lap:
+  // 1 done, 0 look again (another producer moved the tail first: *t reloaded; or
+  // the fence's owner was dead and its claim is now settled), -1 cannot
+  // (a fence no honest producer leaves, or one over 1 GiB).
+  int BurnFence(uint64_t* t, const Fence& f);
   // Makes room so that a claim ending at `end` fits (policy-specific).
   absl::Status MakeRoom(uint64_t end, uint64_t deadline_ns);
   // Moves group `g`'s cursor to at least `target` over readable records; false if blocked.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "fault.h"
 #include "producer_impl.h"
 #include "record.h"
 #include "speculative.h"
@@ -30,8 +31,14 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Attach(std::shared_ptr<Ring>
       if (absl::IsUnavailable(lock.status())) continue;
       return lock.status();
     }
-    // The slot is ours. A previous owner is dead: settle its claim in flight first;
-    // if that cannot be decided yet, leave the slot (and its intent) alone.
+    // The slot is ours. A previous owner is dead: settle its claim in flight first
+    // (with the reclaim lock: a reclaimer may be at it); if that cannot be done or
+    // decided yet, leave the slot (and its intent) alone.
+    auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(i));
+    if (!rlock.ok()) {
+      if (absl::IsUnavailable(rlock.status())) continue;
+      return rlock.status();
+    }
     if (!ReclaimSlotIntent(r, i).settled) continue;
     const uint32_t gen = s.generation.fetch_add(1, std::memory_order_relaxed) + 1;
     s.pid.store(getpid(), std::memory_order_relaxed);
@@ -45,7 +52,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Attach(std::shared_ptr<Ring>
     s.state.store(kSlotActive, std::memory_order_release);
     auto impl = std::make_unique<Impl>(std::move(ring), i, std::move(*lock), options);
     impl->producer_id = i | ((gen & 0xffff) << 16);
-    impl->limit = impl->GatingHead(impl->r.control().tail.load(std::memory_order_relaxed));
+    impl->limit = impl->Limit(impl->r.control().tail.load(std::memory_order_relaxed));
     return std::make_unique<Producer>(std::move(impl));
   }
   return absl::ResourceExhaustedError(absl::StrCat("ring ", r.path, ": all ", r.max_producers,
@@ -68,6 +75,126 @@ uint64_t Producer::Impl::GatingHead(uint64_t tail) {
     oldest = std::max(oldest, d);
   }
   return tail - oldest;
+}
+
+Producer::Impl::Fence Producer::Impl::NextFence(uint64_t t) {
+  Fence f;
+  uint64_t oldest = 0;
+  for (uint32_t j = 0; j < r.max_producers; ++j) {
+    if (j == index) continue;
+    ProducerSlot& o = r.producer(j);
+    // Acquire pairs with ClearIntent's release: an intent seen cleared means its
+    // owner wrote its last byte before. Read after the cursors (GatingHead's
+    // acquire loads): a cursor past a claim's first record implies its confirmed
+    // intent is visible here (the owner confirmed before publishing that record).
+    const uint64_t cl = o.claim_len.load(std::memory_order_acquire);
+    uint64_t len = cl & ~kIntentConfirmed;
+    if (!(cl & kIntentConfirmed) || len == 0 || len > r.capacity || len % kAlign != 0) continue;
+    uint64_t cp = o.claim_pos.load(std::memory_order_relaxed);
+    if (cp % kAlign != 0) continue;
+    // The claim's padding to the wrap is written once, right after the claim, and
+    // readers pass it: only the records after it are fenced.
+    if (const uint64_t rem = r.capacity - (cp & r.mask); rem < len) cp += rem, len -= rem;
+    const uint64_t d = t - cp;
+    if (d > (uint64_t{1} << 62)) continue;  // a claim made after we loaded t
+    const uint64_t lap = cp + (d & ~r.mask);  // the lap of the claim at or before t
+    Fence g;
+    g.any = true;
+    g.slot = j;
+    if (lap != cp && t - lap < len) {  // t inside a later lap of the claim: skip to its end
+      g.inside = true;
+      g.gate = t - r.capacity;  // no room at all: keeps the cached limit from skipping this fence
+      g.end = lap + len;
+    } else {
+      g.gate = lap;  // the next lap starts at lap + capacity
+      g.end = lap + r.capacity + len;
+    }
+    if (!f.any || g.inside || (!f.inside && t - g.gate > oldest)) {
+      f = g;
+      oldest = t - g.gate;
+    }
+  }
+  return f;
+}
+
+uint64_t Producer::Impl::Limit(uint64_t t) {
+  const uint64_t head = GatingHead(t);
+  const Fence f = NextFence(t);
+  return f.any && t - f.gate > t - head ? f.gate : head;
+}
+
+namespace {
+// Skip records over [q, end), none longer than 1 GiB (len is 32 bits).
+void WriteSkips(Ring::Impl& r, uint64_t q, uint64_t end, uint32_t producer_id) {
+  constexpr uint64_t kMaxSkip = uint64_t{1} << 30;
+  while (q != end) {
+    uint64_t size = end - q;
+    if (size > kMaxSkip) size = end - q - kMaxSkip >= kRecordHeaderSize ? kMaxSkip : kMaxSkip - kRecordHeaderSize;
+    RecordHeader& h = r.header_at(q);
+    SharedStore(h.len, uint32_t(size - kRecordHeaderSize));
+    SharedStore(h.type, 0);
+    SharedStore(h.flags, 0);
+    SharedStore(h.producer, producer_id);
+    SharedStore(h.reserved, 0);
+    h.word.store(q | kSkip, std::memory_order_release);  // pairs with Inspect's acquire
+    q += size;
+  }
+}
+}  // namespace
+
+int Producer::Impl::BurnFence(uint64_t* t, const Fence& f) {
+  Control& ctl = r.control();
+  const uint64_t end = f.end;
+  const uint64_t need = end - *t;
+  const uint64_t rem = r.capacity - (*t & r.mask);
+  const uint64_t pad = rem < need ? rem : 0;
+  // Only rings over 2 GiB with claims over 1 GiB could need a skip header inside
+  // the fenced lap; refuse those rather than let a stale owner scribble on one.
+  const uint64_t fenced = f.inside ? 0 : end - (f.gate + r.capacity);
+  if (need - pad < kRecordHeaderSize || need > r.capacity || fenced > (uint64_t{1} << 30) - kRecordHeaderSize) {
+    return -1;
+  }
+  // A fence whose owner died goes once its claim is settled (it wrote its last byte):
+  // settle it now, while every header of the claim is intact, and look again.
+  if (!LockHeld(r.fd, r.producer_lock_byte(f.slot))) {
+    auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(f.slot));
+    if (lock.ok()) {
+      auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(f.slot));
+      if (rlock.ok() && ReclaimSlotIntent(r, f.slot).settled) return 0;
+    }
+  }
+  slot.claim_pos.store(*t, std::memory_order_relaxed);  // intent first, as in Claim
+  slot.claim_len.store(need, std::memory_order_relaxed);
+  // Release pairs with the acquire tail load in ReclaimSlotIntent, as in Claim.
+  if (!ctl.tail.compare_exchange_strong(*t, end, std::memory_order_release, std::memory_order_relaxed)) {
+    slot.claim_len.store(0, std::memory_order_relaxed);
+    return 0;
+  }
+  slot.claim_len.store(need | kIntentConfirmed, std::memory_order_relaxed);
+  SHMRING_FAULT("burn.after_confirm");
+  const uint64_t start = *t;
+  if (pad >= kRecordHeaderSize) {
+    RecordHeader& ph = r.header_at(start);
+    SharedStore(ph.len, uint32_t(pad - kRecordHeaderSize));
+    SharedStore(ph.producer, producer_id);
+    ph.word.store(start | kPadding, std::memory_order_release);  // pairs with Inspect's acquire
+  }
+  // The last skip record spans the fenced lap from before it (its header outside),
+  // except where the fenced bytes begin right at the first skip header: at the wrap,
+  // or where the previous claim ended (two fenced claims side by side). That header
+  // then lands on the one of the claim's first record: keep its word for SettleOne.
+  const uint64_t q0 = start + pad;
+  KeepFencedWord(r, q0, r.header_at(q0).word.load(std::memory_order_acquire));  // pairs with header publications
+  uint64_t last = end - std::min<uint64_t>(end - q0, uint64_t{1} << 30);
+  if (last != q0 && last - q0 < kRecordHeaderSize) last = q0;  // a short gap joins the last record
+  WriteSkips(r, q0, last, producer_id);
+  WriteSkips(r, last, end, producer_id);
+  // Release pairs with reclaimers' acquire claim_len loads (as ClearIntent).
+  slot.claim_len.store(0, std::memory_order_release);
+  ctl.fence_skips.fetch_add(1, std::memory_order_relaxed);
+  SHMRING_FAULT("burn.done");
+  MaybeWake();
+  return 1;
 }
 
 namespace {
@@ -171,7 +298,9 @@ absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
         if (!AdvanceGroup(g, to, r.policy != Policy::kOverwrite, &stuck_at)) {
           // The record in the way may be a dead producer's claim: settle it now
           // (spec/RECOVERY.md §3.3); otherwise it is still being written.
-          if (TryReclaimAt(r, stuck_at)) return absl::OkStatus();
+          const uint64_t now = MonotonicNs();
+          if (stuck_at != stuck_pos) stuck_pos = stuck_at, stuck_since = now;
+          if (TryReclaimAt(r, stuck_at, now - stuck_since)) return absl::OkStatus();
           stuck = true;
         }
       } else {

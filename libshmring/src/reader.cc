@@ -147,13 +147,20 @@ bool Reader::Impl::HeadStuck(uint64_t pos) {
   const uint64_t now = MonotonicNs();
   if (stuck_pos != pos || stuck_since == 0) {
     stuck_pos = pos;
-    stuck_since = now;
+    // Since when the group has been stuck here: a previous reader of the group (killed
+    // and restarted meanwhile) may have been stuck at this very position already, and
+    // the unblock timeout counts from then (spec/RECOVERY.md §3.7). Reader-written only.
+    const uint64_t since = gs.stuck_since_ns.load(std::memory_order_relaxed);
+    const bool same = gs.stuck_pos.load(std::memory_order_relaxed) == pos && since != 0 && since <= now;
+    stuck_since = same ? since : now;
+    gs.stuck_pos.store(pos, std::memory_order_relaxed);
+    gs.stuck_since_ns.store(stuck_since, std::memory_order_relaxed);
     last_reclaim_check = now;
     return false;
   }
   if (now - last_reclaim_check < kReclaimCheckNs) return false;
   last_reclaim_check = now;
-  return TryReclaimAt(r, pos);
+  return TryReclaimAt(r, pos, now - stuck_since);
 }
 
 absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max) {

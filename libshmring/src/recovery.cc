@@ -1,6 +1,7 @@
-// Dead producers mid-write (spec/RECOVERY.md §2–§3). Only claims of producers
-// whose slot lock the kernel released are reclaimed; the reclaimer holds that
-// lock, so reclaims of one slot never run concurrently.
+// Claims of dead and stale producers (spec/RECOVERY.md §2–§3). A dead owner's
+// claim (its slot lock released by the kernel) is settled at once; a live owner's
+// unfinished records only after unblock_after_ms (§3.7). Every reclaimer holds the
+// slot's reclaim lock byte, so reclaims of one slot never run concurrently.
 #include "recovery.h"
 
 #include "counter_journal.h"
@@ -9,6 +10,8 @@
 #include "record.h"
 #include "util.h"
 
+#include <algorithm>
+
 namespace shmring {
 
 using namespace layout;
@@ -16,12 +19,33 @@ using namespace layout;
 namespace {
 
 // A reclaimer's header CAS that turns a record of slot `s` into an ABANDONED one,
-// counted as the owner counts its commits. The caller holds the slot's lock.
-bool CountedAbandon(ProducerSlot& s, RecordHeader& h, uint64_t q, uint64_t expected) {
+// counted in the slot through the reclaimers' journal (the caller holds the slot's
+// reclaim lock). `stale`: the owner is alive (unblock, §3.7), counted in `unblocked` too.
+bool CountedAbandon(ProducerSlot& s, RecordHeader& h, uint64_t q, uint64_t expected, bool stale = false) {
   SHMRING_FAULT("reclaim.before_count");
-  const CountedBy counters[] = {{s.abandoned, s.pend_abandoned, 1}};
-  return CountedCas(s, h.word, expected, q | kAbandoned, counters);
+  const CountedBy counters[] = {{s.abandoned, s.pend_abandoned, 1}, {s.unblocked, s.pend_unblocked, stale ? 1u : 0u}};
+  return CountedCas(s.reclaim_word, h.word, expected, q | kAbandoned, counters);
 }
+
+}  // namespace
+
+void KeepFencedWord(Ring::Impl& r, uint64_t q, uint64_t w) {
+  const uint64_t p = w & ~kStateMask;
+  if ((w & kStateMask) == 0 || p == q || ((q - p) & r.mask) != 0) return;  // not an older lap's header here
+  for (uint32_t j = 0; j < r.max_producers; ++j) {
+    ProducerSlot& o = r.producer(j);
+    const uint64_t cl = o.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
+    uint64_t len = cl & ~kIntentConfirmed, cp = o.claim_pos.load(std::memory_order_relaxed);
+    if (!(cl & kIntentConfirmed) || len == 0 || len > r.capacity) continue;
+    if (const uint64_t rem = r.capacity - (cp & r.mask); rem < len) cp += rem;  // its first record, after padding
+    if (cp != p) continue;
+    // Release pairs with SettleOne's acquire: whoever sees our header also sees this.
+    o.fence_word.store(w, std::memory_order_release);
+    return;
+  }
+}
+
+namespace {
 
 // Publishes a header at `q` over a stale word. Nobody owns these bytes: the claim's
 // owner is dead, and a live producer that won this position would still name it
@@ -32,6 +56,7 @@ bool CountedAbandon(ProducerSlot& s, RecordHeader& h, uint64_t q, uint64_t expec
 bool WriteOverStale(Ring::Impl& r, ProducerSlot& s, uint64_t q, uint64_t stale_word, uint64_t state, uint32_t len,
                     uint32_t producer) {
   RecordHeader& h = r.header_at(q);
+  KeepFencedWord(r, q, stale_word);  // a fenced claim's first header, a lap older (§3.7)
   SharedStore(h.len, len);
   SharedStore(h.type, 0);
   SharedStore(h.flags, 0);
@@ -148,20 +173,28 @@ bool IsClaimBoundary(const Ring::Impl& r, uint64_t e, uint64_t tail) {
   return (w & ~kStateMask) == at && (w & kStateMask) != 0;
 }
 
-// Settles the counter journal of a dead slot (spec/RECOVERY.md §2.1): if its last
-// counted header CAS did not happen, the counter it bumped goes back to the saved
-// value. The caller holds the slot's lock. Idempotent (absolute values).
-void SettlePending(Ring::Impl& r, ProducerSlot& s) {
-  const uint64_t pw = s.pend_word.load(std::memory_order_acquire);  // pairs with the writer's release store
+// Settles one counter journal of slot `s` (spec/RECOVERY.md §2.1): if the counted
+// header CAS it names did not happen, the counters it bumped go back to the saved
+// values. The caller is the journal's writer now: it holds the owner's lock (owner
+// journal, dead owner) or the reclaim lock (reclaimer journal). Idempotent.
+void SettleOne(Ring::Impl& r, ProducerSlot& s, std::atomic<uint64_t>& journal) {
+  const uint64_t pw = journal.load(std::memory_order_acquire);  // pairs with CountedCas's release store
   if (pw == 0) return;
   const uint64_t pos = pw & ~kStateMask;
-  // The word first, then the tail: a CAS that did not happen leaves its record
-  // unfinished, so no cursor passes it and no claim reaches pos + capacity; while
-  // the tail shows that, the word we read is the one the CAS would have replaced.
+  // The word first, then the tail. While a confirmed intent covers pos, no byte of
+  // its claim is reused (claim fences, §3.7), so the word tells. Otherwise: a CAS
+  // that did not happen leaves its record unfinished, so no cursor passes it and no
+  // claim reaches pos + capacity; while the tail shows that, the word we read is the
+  // one the CAS would have replaced.
   const uint64_t w = r.header_at(pos).word.load(std::memory_order_acquire);  // pairs with header publications
   std::atomic_thread_fence(std::memory_order_acquire);
   const uint64_t tail = r.control().tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
-  const bool happened = pos % kAlign != 0 || tail - pos > r.capacity || w == pw;
+  const uint64_t cl = s.claim_len.load(std::memory_order_acquire);        // pairs with ClearIntent's release
+  const bool covered = (cl & kIntentConfirmed) && pos - s.claim_pos.load(std::memory_order_relaxed) <
+                                                      (cl & ~kIntentConfirmed);
+  // A fence skip may have replaced the word at a lap's start: it kept that word.
+  const uint64_t kept = s.fence_word.load(std::memory_order_relaxed);  // ordered by the acquire fence above
+  const bool happened = w == pw || kept == pw || (!covered && (pos % kAlign != 0 || tail - pos > r.capacity));
   if (!happened) {
     switch (pw & kStateMask) {
       case kCommitted:
@@ -171,19 +204,21 @@ void SettlePending(Ring::Impl& r, ProducerSlot& s) {
       case kSkip: s.aborted.store(s.pend_aborted.load(std::memory_order_relaxed), std::memory_order_relaxed); break;
       case kAbandoned:
         s.abandoned.store(s.pend_abandoned.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        s.unblocked.store(s.pend_unblocked.load(std::memory_order_relaxed), std::memory_order_relaxed);
         break;
       default: break;  // not a word any writer journals: a hostile writer's; leave the counters
     }
   }
   SHMRING_FAULT("settle.before_clear");
-  s.pend_word.store(0, std::memory_order_relaxed);
+  journal.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace
 
 Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i, uint64_t resume_at) {
   ProducerSlot& s = r.producer(i);
-  SettlePending(r, s);
+  SettleOne(r, s, s.reclaim_word);  // a reclaimer's first: it may have abandoned what the owner's names
+  SettleOne(r, s, s.pend_word);
   const uint64_t cl = s.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
   const uint64_t len = cl & ~kIntentConfirmed;
   if (len == 0) return {true, 0};
@@ -247,7 +282,44 @@ Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i, uint64_t resume_at) {
   return {true, abandoned};
 }
 
-bool TryReclaimAt(Ring::Impl& r, uint64_t pos) {
+uint64_t RevokeStale(Ring::Impl& r, uint32_t i, uint64_t pos) {
+  ProducerSlot& s = r.producer(i);
+  SettleOne(r, s, s.reclaim_word);
+  const uint64_t cl = s.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
+  const uint64_t len = cl & ~kIntentConfirmed;
+  // Only a confirmed claim (the tail CAS succeeded) that covers pos: an unconfirmed
+  // one is a few instructions from being confirmed or retracted.
+  if (!(cl & kIntentConfirmed) || len == 0 || len > r.capacity) return 0;
+  const uint64_t cp = s.claim_pos.load(std::memory_order_relaxed);
+  if (pos - cp >= len || pos % kAlign != 0) return 0;
+  const uint64_t end = cp + len;
+  const uint32_t producer = i | ((s.generation.load(std::memory_order_relaxed) & 0xffff) << 16);
+  uint64_t q = pos, revoked = 0;
+  // Every BUSY record from pos to the claim's end becomes ABANDONED, in order, by CAS
+  // (the owner's commit CAS then fails). Stop at anything else: an unwritten header
+  // (the owner will still write it: never write over it while it lives), or a record
+  // the owner finished (it is running again).
+  while (q != end) {
+    const uint64_t rem = r.capacity - (q & r.mask);
+    if (rem < kRecordHeaderSize) {  // implicit padding before the wrap
+      if (rem >= end - q) break;
+      q += rem;
+      continue;
+    }
+    // Acquire pairs with Claim's release CAS (the bound for Inspect).
+    const uint64_t avail = std::min<uint64_t>(r.control().tail.load(std::memory_order_acquire) - q, r.capacity);
+    const Inspected in = Inspect(r, q, std::min(avail, end - q));
+    if (in.kind != RecordKind::kBusy || SpeculativeLoad(in.hdr->producer) != producer) break;
+    RecordHeader& h = r.header_at(q);
+    if (!CountedAbandon(s, h, q, q | kBusy, /*stale=*/true)) break;
+    ++revoked;
+    q += in.size;
+  }
+  if (revoked) r.control().unblocks.fetch_add(1, std::memory_order_relaxed);
+  return revoked;
+}
+
+bool TryReclaimAt(Ring::Impl& r, uint64_t pos, uint64_t stuck_ns) {
   for (uint32_t i = 0; i < r.max_producers; ++i) {
     ProducerSlot& s = r.producer(i);
     const uint64_t cl = s.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
@@ -255,10 +327,23 @@ bool TryReclaimAt(Ring::Impl& r, uint64_t pos) {
     // records of a batch that were committed before the owner died.
     const uint64_t len = cl & ~kIntentConfirmed;
     if (len == 0 || pos - s.claim_pos.load(std::memory_order_relaxed) >= len) continue;
-    if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive (or being reclaimed): wait
+    if (LockHeld(r.fd, r.producer_lock_byte(i))) {
+      // Alive. Stale past the unblock timeout (stuck here that long, and no
+      // heartbeat for that long either): take its unfinished records (§3.7).
+      if (stuck_ns < r.unblock_after_ns ||
+          AgeNs(MonotonicNs(), s.heartbeat_ns.load(std::memory_order_relaxed)) < r.unblock_after_ns) {
+        continue;
+      }
+      auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(i));
+      if (!rlock.ok()) continue;  // another reclaimer is at it
+      if (RevokeStale(r, i, pos) > 0) return true;
+      continue;
+    }
     auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
-    // Holding the dead slot's lock, settle its intent (re-read under the lock).
+    auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(i));
+    if (!rlock.ok()) continue;
+    // Holding the dead slot's locks, settle its intent (re-read under the lock).
     if (ReclaimSlotIntent(r, i, pos).abandoned > 0) return true;
   }
   return false;

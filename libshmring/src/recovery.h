@@ -13,15 +13,27 @@ struct Settled {
 };
 
 // Settles the claim in flight of producer slot `i`, whose owner is dead and whose
-// lock byte the caller holds: its unwritten records become abandoned (skip)
+// lock byte and reclaim lock byte the caller holds: its unwritten records become abandoned (skip)
 // records, counted through the slot's counter journal. `resume_at`: a position
 // inside the claim where a reader or producer is stuck (TryReclaimAt), from which
 // the walk goes on if the claim's first, finished records were already reused;
 // without it (~0) such a claim stays unsettled (intent kept).
 Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i, uint64_t resume_at = ~uint64_t{0});
 
-// Called by a reader whose head at `pos` is not ready although the tail is past it:
-// if the claim at `pos` belongs to a dead producer, reclaims it. True if it did.
-bool TryReclaimAt(Ring::Impl& r, uint64_t pos);
+// Before a header at `q` replaces `w`, a header of an older lap there: if `w` is
+// the first record of a confirmed claim in flight (fenced, spec/RECOVERY.md §3.7),
+// keeps it in that slot's fence_word, where SettleOne looks for it.
+void KeepFencedWord(Ring::Impl& r, uint64_t q, uint64_t w);
+
+// Turns the BUSY records of live slot `i`'s claim from `pos` on into ABANDONED ones
+// (spec/RECOVERY.md §3.7); the caller holds the slot's reclaim lock byte and has
+// decided the owner is stale. Returns how many.
+uint64_t RevokeStale(Ring::Impl& r, uint32_t i, uint64_t pos);
+
+// Called by a reader (or a producer) whose head at `pos` has not been ready for
+// `stuck_ns` although the tail is past it: if the claim at `pos` belongs to a dead
+// producer, reclaims it; if to a stale one and stuck_ns and its heartbeat age both
+// reach unblock_after, revokes its unfinished records. True if it settled any.
+bool TryReclaimAt(Ring::Impl& r, uint64_t pos, uint64_t stuck_ns);
 
 }  // namespace shmring

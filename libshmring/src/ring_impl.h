@@ -53,6 +53,8 @@ struct Ring::Impl {
   }
   // File offsets of the lock bytes (spec/RECOVERY.md §1): one per slot.
   uint64_t producer_lock_byte(uint32_t i) const { return producers_offset + uint64_t{i} * layout::kProducerSlotSize; }
+  // Held by whoever reclaims producer slot i's claim (dead or stale owner): one at a time.
+  uint64_t reclaim_lock_byte(uint32_t i) const { return producer_lock_byte(i) + 1; }
   uint64_t group_lock_byte(uint32_t i) const { return groups_offset + uint64_t{i} * layout::kGroupSlotSize; }
 };
 

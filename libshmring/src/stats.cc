@@ -57,6 +57,8 @@ RingStats Ring::Stats() const {
   s.evictions = ctl.evictions.load(std::memory_order_relaxed);
   s.reclaims = ctl.reclaims.load(std::memory_order_relaxed);
   s.recoveries = ctl.recoveries.load(std::memory_order_relaxed);
+  s.unblocks = ctl.unblocks.load(std::memory_order_relaxed);
+  s.fence_skips = ctl.fence_skips.load(std::memory_order_relaxed);
   const uint64_t now = MonotonicNs();
   for (uint32_t i = 0; i < r.max_producers; ++i) {
     const ProducerSlot& ps = r.producer(i);
@@ -81,6 +83,12 @@ RingStats Ring::Stats() const {
     p.wakeups = ps.wakeups.load(std::memory_order_relaxed);
     p.abandoned = ps.abandoned.load(std::memory_order_relaxed);
     p.bell_failures = ps.bell_failures.load(std::memory_order_relaxed);
+    p.unblocked = ps.unblocked.load(std::memory_order_relaxed);
+    // Acquire pairs with ClearIntent's release. Fenced: producers reached a lap of
+    // the claim's bytes (the tail is a capacity past its start).
+    const uint64_t cl = ps.claim_len.load(std::memory_order_acquire);
+    p.fenced = (cl & kIntentConfirmed) && (cl & ~kIntentConfirmed) <= r.capacity &&
+               s.tail - ps.claim_pos.load(std::memory_order_relaxed) > r.capacity;
     s.committed += p.committed;
     s.committed_bytes += p.committed_bytes;
     s.dropped += p.dropped;
@@ -89,6 +97,7 @@ RingStats Ring::Stats() const {
     s.wakeups += p.wakeups;
     s.abandoned += p.abandoned;
     s.bell_failures += p.bell_failures;
+    s.unblocked += p.unblocked;
     s.producers.push_back(p);
   }
   uint64_t oldest = 0;

@@ -156,6 +156,11 @@ absl::StatusOr<RecoverReport> Ring::Recover() {
     if (LockHeld(r.fd, r.producer_lock_byte(i))) continue;  // alive
     auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
     if (!lock.ok()) continue;
+    auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(i));
+    if (!rlock.ok()) {  // a reclaimer is at it
+      ++rep.claims_unsettled;
+      continue;
+    }
     const Settled st = ReclaimSlotIntent(r, i);
     if (!st.settled) {
       ++rep.claims_unsettled;

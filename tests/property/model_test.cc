@@ -182,12 +182,13 @@ class Model {
     const uint64_t end = t + pad + size;
     uint64_t oldest = 0;
     for (auto& g : groups_) oldest = std::max(oldest, t - PosOf(g.cursor));
-    if (end - (t - oldest) > cap_) {
+    // A claim ends at least 32 bytes short of a full lap (spec/PROTOCOL.md §3).
+    if (end + 32 - (t - oldest) > cap_) {
       if (policy_ == Policy::kBlock) return absl::StatusCode::kDeadlineExceeded;
       if (policy_ == Policy::kReject) return absl::StatusCode::kResourceExhausted;
       // Overwrite: move every lagging group past the oldest records, unless a
       // record in the way is still being written (then that group stays).
-      const uint64_t target = end - cap_;
+      const uint64_t target = end + 32 - cap_;
       bool stuck = false;
       for (auto& g : groups_) {
         uint64_t p = PosOf(g.cursor);

@@ -144,7 +144,7 @@ json "$WORK/out" "d['totals']['dropped'] == $dropped and d['totals']['committed'
 expect 0 "$SHMCTL" ls
 contains "$WORK/out" "NAME" "ls prints a header"
 row=$(awk -v r="$R" '$1 == r' "$WORK/out")
-[ -n "$row" ] && echo "$row" | grep -q ' 1\.0 .*64 KiB' && pass "ls lists the ring with version and capacity" || fail "ls row for $R: '$row' in $(cat "$WORK/out")"
+[ -n "$row" ] && echo "$row" | grep -q ' 1\.1 .*64 KiB' && pass "ls lists the ring with version and capacity" || fail "ls row for $R: '$row' in $(cat "$WORK/out")"
 echo "$row" | grep -Eq 'no live participant for [0-9.]+(ms|s|m[0-9]+s)' && pass "ls says for how long a ring had no live participant" || fail "ls idle time for $R: '$row'"
 
 mkdir "$DIR"

@@ -26,17 +26,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs the worker with `args`, armed to SIGKILL itself at the `kill_at`-th hit of
-// `point`; returns once it is dead.
-
-// Runs `shmring-torture-worker producer RING ID 0 COUNT /dev/null` armed to SIGKILL
-// itself at the `kill_at`-th hit of `point`; returns once it is dead.
-void RunArmed(std::vector<std::string> args, const char* point, int kill_at, const char* extra_env = nullptr) {
+// Starts the worker with `args`, armed to SIGKILL itself (or, with `stop`, to SIGSTOP
+// itself) at the `n`-th hit of `point`; `extra_env` is one more NAME=VALUE or null.
+pid_t StartArmed(std::vector<std::string> args, const char* point, int n, const char* extra_env, bool stop) {
   args.insert(args.begin(), SHMRING_TORTURE_WORKER_PATH);
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   env.push_back(std::string("SHMRING_FAULT_POINT=") + point);
-  env.push_back("SHMRING_FAULT_KILL_AT=" + std::to_string(kill_at));
+  env.push_back("SHMRING_FAULT_KILL_AT=" + std::to_string(n));
+  if (stop) env.push_back("SHMRING_FAULT_SIGNAL=STOP");
   if (extra_env != nullptr) env.push_back(extra_env);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
@@ -44,15 +42,32 @@ void RunArmed(std::vector<std::string> args, const char* point, int kill_at, con
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     execve(argv[0], argv.data(), envp.data());
     _exit(126);
   }
+  return pid;
+}
+
+// Runs the worker (`producer RING ID 0 COUNT /dev/null`, or a consumer) armed to
+// SIGKILL itself at the `kill_at`-th hit of `point`; returns once it is dead.
+void RunArmed(std::vector<std::string> args, const char* point, int kill_at, const char* extra_env = nullptr) {
+  const pid_t pid = StartArmed(std::move(args), point, kill_at, extra_env, false);
+  ASSERT_GT(pid, 0);
   int st = 0;
   ASSERT_EQ(waitpid(pid, &st, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "worker status " << st;
+}
+
+// Runs the worker armed to SIGSTOP itself at the `stop_at`-th hit of `point`; returns
+// its pid once it is stopped. The caller SIGKILLs and reaps it.
+pid_t RunStopped(std::vector<std::string> args, const char* point, int stop_at, const char* extra_env = nullptr) {
+  const pid_t pid = StartArmed(std::move(args), point, stop_at, extra_env, true);
+  int st = 0;
+  EXPECT_EQ(waitpid(pid, &st, WUNTRACED), pid);
+  EXPECT_TRUE(WIFSTOPPED(st)) << "worker status " << st;
+  return pid;
 }
 
 void RunArmedProducer(const std::string& ring, const char* point, int kill_at, uint32_t id = 1) {
@@ -258,9 +273,10 @@ TEST(TortureRepro, ReclaimerKilledWhileSettlingTheCounterJournalLeavesItForTheNe
 // the second one's CAS. Readers pass the first record and get stuck at the second;
 // other producers fill the ring behind them, reusing the first record's bytes. The
 // reclaim walk began at the claim's start, found those bytes reused and stopped --
-// and the intent was cleared: a BUSY record nobody could ever settle. Now the walk
-// resumes where the reader is stuck (spec/RECOVERY.md §3.4).
-TEST(TortureRepro, BatchOwnerKilledAfterItsFirstCommitIsReclaimedAfterTheFirstRecordsBytesWereReused) {
+// and the intent was cleared: a BUSY record nobody could ever settle. The walk then
+// learned to resume where the reader is stuck (spec/RECOVERY.md §3.4); since claim
+// fences (§3.7) no byte of a claim in flight is reused at all, which this checks too.
+TEST(TortureRepro, BatchOwnerKilledAfterItsFirstCommitIsReclaimedAndNoByteOfItsClaimIsReusedMeanwhile) {
   ScopedRing n;
   auto ring = *Ring::Create(n.name, {.capacity = 4096, .policy = Policy::kReject, .groups = {"g"}});
   Ring::Impl& r = ring->impl();
@@ -276,7 +292,8 @@ TEST(TortureRepro, BatchOwnerKilledAfterItsFirstCommitIsReclaimedAfterTheFirstRe
   ASSERT_TRUE(rd->Commit().ok());
   size_t written = 0;
   while (p->Write("eight ch").ok()) ++written;  // reject: until the ring is full behind the stuck reader
-  ASSERT_GT(r.control().tail.load() - cp, ring->Stats().capacity) << "the first record's bytes are reusable";
+  ASSERT_GT(written, 0u);
+  ASSERT_LT(r.control().tail.load() - cp, ring->Stats().capacity) << "producers reused bytes of a claim in flight";
   size_t got = 0;
   for (int i = 0; i < 100 && got < written; ++i) {
     auto b = rd->Wait(64, 10ms);
@@ -293,6 +310,50 @@ TEST(TortureRepro, BatchOwnerKilledAfterItsFirstCommitIsReclaimedAfterTheFirstRe
 
 TEST(TortureRepro, TwoDeadUnconfirmedIntentsAtOnePositionShorterFirstWedgesTheReader) { TwoDeadIntents(false); }
 TEST(TortureRepro, TwoDeadUnconfirmedIntentsAtOnePositionLongerFirstSkipsCommittedRecords) { TwoDeadIntents(true); }
+
+// BUG 5 (found by the torture test with claim fences): a producer stopped between its
+// commit CAS and clearing its counter journal keeps its (committed) claim in flight,
+// so the claim is fenced and other producers skip its bytes each lap. A skip claim
+// could start 8-24 bytes before the fenced bytes, its 32-byte header then covering
+// the fenced record's header word; when the stopped producer was killed, settling
+// its journal read a garbage word and un-counted its commit. Claims now stay 32 bytes
+// short of a full lap (PROTOCOL §3 step 3). Records of every size from 40 to 300
+// bytes bring the tail to every offset before the fenced bytes.
+TEST(TortureRepro, ProducerStoppedAfterItsCommitCasThenKilledIsCountedOnceAfterLapsOfFenceSkips) {
+  for (int stop_at : {1, 2, 3}) {
+    ScopedRing n;
+    auto ring = *Ring::Create(n.name, {.capacity = 4096, .policy = Policy::kReject, .groups = {"g"}});
+    auto p = *Producer::Attach(ring);  // slot 0, attached first
+    const pid_t w = RunStopped({"producer", n.name, "1", "0", "1000000", "/dev/null"}, "counted.after_cas", stop_at,
+                               "SHMRING_WORKER_OP=write");
+    auto rd = *Reader::Attach(ring, "g", ReaderOptions{.auto_commit = false});
+    size_t written = 0, got = 0;
+    for (int i = 0; i < 3000; ++i) {
+      if (p->Write(std::string(size_t(8 + (i * 37) % 260), 'w')).ok()) ++written;
+      auto b = rd->Poll(64);
+      ASSERT_TRUE(b.ok());
+      got += b->size();
+      ASSERT_TRUE(rd->Commit().ok());
+    }
+    RingStats s = ring->Stats();
+    EXPECT_GT(s.fence_skips, 10u) << "stop_at " << stop_at << ": the stopped producer's claim was fenced for many laps";
+    kill(w, SIGKILL);
+    waitpid(w, nullptr, 0);
+    ASSERT_TRUE(ring->Recover().ok());
+    for (int i = 0; i < 5; ++i) {
+      auto b = rd->Poll(64);
+      ASSERT_TRUE(b.ok());
+      got += b->size();
+      ASSERT_TRUE(rd->Commit().ok());
+    }
+    s = ring->Stats();
+    EXPECT_EQ(s.groups[0].corrupt, 0u);
+    EXPECT_EQ(got, s.groups[0].delivered);
+    EXPECT_EQ(s.committed, s.groups[0].delivered + s.groups[0].lag_records)
+        << "stop_at " << stop_at << ": committed " << s.committed << ", delivered " << s.groups[0].delivered
+        << " (the stopped producer's last commit must be counted once)";
+  }
+}
 
 }  // namespace
 }  // namespace shmring

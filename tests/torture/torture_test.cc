@@ -6,7 +6,10 @@
 //   (a) arms new workers with SHMRING_FAULT_POINT / SHMRING_FAULT_KILL_AT, round-robin
 //       over every fault point in libshmring, so each protocol step is killed in;
 //   (b) SIGKILLs random workers at random times;
-//   (c) SIGSTOPs a random worker and SIGCONTs it before the liveness timeouts;
+//   (c) SIGSTOPs a random worker and SIGCONTs it before the liveness timeouts; and
+//       arms one producer in twelve to stop itself inside a claim, continued only after
+//       the unblock timeout: readers take its claim (spec/RECOVERY.md §3.7) and its
+//       commit fails (exit 4, counted);
 //   (d) sometimes restarts a dead consumer only after evict_after_ms, so its group
 //       is evicted and advanced by producers (counted as overwritten).
 // Dead workers are replaced (a new producer with a new id; a new consumer of the
@@ -44,6 +47,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -80,7 +84,21 @@ constexpr FaultPoint kPoints[] = {
     {"reader.mid_counters", false, true, 200},  {"reclaim.after_fields", true, true, 1},
     {"counted.before_cas", true, false, 400},   {"counted.after_cas", true, false, 400},
     {"reclaim.before_count", true, true, 1},    {"settle.before_clear", true, true, 1},
+    {"burn.after_confirm", true, false, 1},     {"burn.done", true, false, 1},
 };
+
+// The state letter of /proc/PID/stat ('T': stopped), or 0.
+char ProcState(pid_t pid) {
+  char buf[512];
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* f = fopen(path.c_str(), "r");
+  if (f == nullptr) return 0;
+  const size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char* close_paren = strrchr(buf, ')');
+  return close_paren != nullptr && close_paren[1] == ' ' ? close_paren[2] : 0;
+}
 
 uint64_t NowNs() {
   timespec ts;
@@ -180,6 +198,8 @@ struct Worker {
   bool killed_by_us = false;
   bool unhit = false;        // killed because its armed point was not hit in time
   bool stopped = false;
+  bool long_stopped = false;  // stopped past the unblock timeout at least once
+  bool stop_armed = false;    // armed to stop itself (SIGSTOP) inside a claim
   uint64_t cont_at_ns = 0;
   bool stopping = false;     // asked to exit (SIGUSR1)
 };
@@ -262,6 +282,7 @@ class Torture {
   std::string failure_;
   // counts
   uint64_t kills_ = 0, random_kills_ = 0, unhit_kills_ = 0, stops_ = 0, delayed_restarts_ = 0, spawns_ = 0;
+  uint64_t long_stops_ = 0, unblocked_exits_ = 0;  // stops past unblock_after_ms; commits that then failed
   std::map<std::string, uint64_t> fault_kills_;
   std::map<uint32_t, uint64_t> producer_done_;  // id -> next seq, for producers that exited cleanly
   std::set<uint32_t> producer_ids_;
@@ -301,6 +322,13 @@ void Torture::Spawn(bool producer, int group, bool armed) {
   if (w.point >= 0) {
     env.push_back(std::string("SHMRING_FAULT_POINT=") + kPoints[w.point].name);
     env.push_back("SHMRING_FAULT_KILL_AT=" + std::to_string(w.kill_at));
+  } else if (producer && Rand(12) == 0) {
+    // Stops itself while it holds a claim; Act() continues it only after the unblock
+    // timeout, by when readers have taken its claim (spec/RECOVERY.md §3.7).
+    w.stop_armed = true;
+    env.push_back(std::string("SHMRING_FAULT_POINT=") + (Rand(2) ? "reserve.after_busy" : "commit.before_checksum"));
+    env.push_back("SHMRING_FAULT_KILL_AT=" + std::to_string(1 + Rand(200)));
+    env.push_back("SHMRING_FAULT_SIGNAL=STOP");
   }
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
@@ -361,6 +389,8 @@ void Torture::Reap(bool final_phase) {
         consumer_due_[dead.group] = NowNs() + (250 + Rand(300)) * 1'000'000ull;
         ++delayed_restarts_;
       }
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) == kExitCommitAborted && dead.producer && dead.long_stopped) {
+      ++unblocked_exits_;  // its claim was unblocked while it was stopped: its commit got ABORTED
     } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
       if (dead.producer) {
         const std::string s = ReadFile(DonePath(dead.id));
@@ -394,6 +424,12 @@ void Torture::Replace(uint64_t now) {
 
 void Torture::Act(uint64_t now) {
   for (Worker& w : workers_) {
+    if (w.stop_armed && !w.killed_by_us && ProcState(w.pid) == 'T') {  // stopped itself inside a claim
+      w.stop_armed = false;
+      w.stopped = w.long_stopped = true;
+      w.cont_at_ns = now + (700 + Rand(400)) * 1'000'000ull;  // past the unblock timeout (500 ms)
+      ++long_stops_;
+    }
     if (w.stopped && now >= w.cont_at_ns) {
       kill(w.pid, SIGCONT);
       w.stopped = false;
@@ -428,6 +464,7 @@ void Torture::Act(uint64_t now) {
     if (!any_stopped) {  // one at a time; continued well before stale/evict timeouts
       v.stopped = true;
       v.cont_at_ns = now + (5 + Rand(60)) * 1'000'000ull;
+
       kill(v.pid, SIGSTOP);
       ++stops_;
     }
@@ -471,7 +508,7 @@ void Torture::Run() {
   co.initial_position = 0 - uint64_t{256} * co.capacity;  // positions wrap through 2^64 during the run
   co.stale_after_ms = 100;
   co.evict_after_ms = 200;
-  co.unblock_after_ms = 1000;
+  co.unblock_after_ms = 500;
   auto ring = Ring::Create(ring_name_, co);
   ASSERT_TRUE(ring.ok()) << ring.status();
   ring_ = *ring;
@@ -494,11 +531,12 @@ void Torture::Run() {
   if (failure_.empty()) StopAll();
   const double total_secs = double(NowNs() - start) / 1e9;
   printf("[torture] %llu kills in %.1f s (%.1f s total): %llu at fault points, %llu at random times, "
-         "%llu armed but unhit; %llu SIGSTOP/SIGCONT; %llu delayed consumer restarts; %llu workers spawned\n",
+         "%llu armed but unhit; %llu SIGSTOP/SIGCONT (%llu past the unblock timeout, %llu producers then "
+         "unblocked); %llu delayed consumer restarts; %llu workers spawned\n",
          (unsigned long long)kills_, kill_secs, total_secs,
          (unsigned long long)(kills_ - random_kills_ - unhit_kills_), (unsigned long long)random_kills_,
-         (unsigned long long)unhit_kills_, (unsigned long long)stops_, (unsigned long long)delayed_restarts_,
-         (unsigned long long)spawns_);
+         (unsigned long long)unhit_kills_, (unsigned long long)stops_, (unsigned long long)long_stops_,
+         (unsigned long long)unblocked_exits_, (unsigned long long)delayed_restarts_, (unsigned long long)spawns_);
   for (const FaultPoint& p : kPoints) printf("[torture]   %-24s %llu kills\n", p.name, (unsigned long long)fault_kills_[p.name]);
   fflush(stdout);
   ASSERT_TRUE(failure_.empty()) << failure_ << "\nseed " << seed_;
@@ -588,10 +626,17 @@ void Torture::StopAll() {
 void Torture::CheckAccounting() {
   const RingStats s = ring_->Stats();
   printf("[torture] ring: tail %llu committed %llu dropped %llu aborted %llu abandoned %llu evictions %llu "
-         "reclaims %llu recoveries %llu\n",
+         "reclaims %llu recoveries %llu unblocks %llu (%llu records) fence_skips %llu\n",
          (unsigned long long)s.tail, (unsigned long long)s.committed, (unsigned long long)s.dropped,
          (unsigned long long)s.aborted, (unsigned long long)s.abandoned, (unsigned long long)s.evictions,
-         (unsigned long long)s.reclaims, (unsigned long long)s.recoveries);
+         (unsigned long long)s.reclaims, (unsigned long long)s.recoveries, (unsigned long long)s.unblocks,
+         (unsigned long long)s.unblocked, (unsigned long long)s.fence_skips);
+  // Unblocks (spec/RECOVERY.md §3.7): every producer whose commit failed after a long
+  // stop had its claim unblocked; with enough long stops, some stopped inside a claim.
+  EXPECT_LE(unblocked_exits_, s.unblocks);
+  if (long_stops_ >= 10) {
+    EXPECT_GT(s.unblocks, 0u) << long_stops_ << " producers stopped in a claim past the unblock timeout";
+  }
   const VerifyReport v = ring_->Verify();
   EXPECT_TRUE(v.ok()) << "Verify: " << (v.problems.empty() ? "" : v.problems[0]);
   for (const ProducerStats& p : s.producers) {

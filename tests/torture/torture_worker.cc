@@ -75,9 +75,11 @@ int RunProducer(const char* ring_name, uint32_t id, uint64_t seq, uint64_t count
     }
   }
   std::mt19937_64 rng(Mix(id * 7919ull + 1));
-  // Repro tests pin the operation: SHMRING_WORKER_OP=batch makes every write a batch.
+  // Repro tests pin the operation: SHMRING_WORKER_OP=batch makes every write a batch,
+  // =write every write a copy-in Write of one record.
   const char* only = getenv("SHMRING_WORKER_OP");
   const bool only_batches = only != nullptr && std::string(only) == "batch";
+  const bool only_writes = only != nullptr && std::string(only) == "write";
   const uint64_t end = seq + count;
   std::vector<uint32_t> lens;
   while (seq < end && !g_stop) {
@@ -93,7 +95,7 @@ int RunProducer(const char* ring_name, uint32_t id, uint64_t seq, uint64_t count
       ++seq;
       continue;
     }
-    const int op = only_batches ? 7 : int(rng() % 8);
+    const int op = only_batches ? 7 : only_writes ? 0 : int(rng() % 8);
     if (op < 3) {  // copy-in Write
       std::vector<std::byte> buf(PayloadLen(id, seq));
       FillPayload(buf.data(), buf.size(), id, seq);

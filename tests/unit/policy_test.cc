@@ -35,8 +35,8 @@ TEST(Reject, AFullRingRejectsAtOnceAndCountsEveryDrop) {
   const int fitted = Fill(*p, &last);
   EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
   EXPECT_NE(last.message().find("'g'"), std::string::npos) << "names the lagging group: " << last;
-  EXPECT_EQ(fitted, 4096 / 136);
-  for (int i = 0; i < 5; ++i) EXPECT_FALSE(p->Write("x").ok());
+  EXPECT_EQ(fitted, (4096 - 32) / 136) << "a claim stays one header short of a full lap (PROTOCOL §3 step 3)";
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(p->Write(std::string(100, 'x')).ok());
   auto st = ring->Stats();
   EXPECT_EQ(st.dropped, 6u);
   EXPECT_EQ(st.committed, uint64_t(fitted));
@@ -116,7 +116,7 @@ TEST(Gating, TheSlowestGroupGatesProducersAndARemovedGroupStopsGating) {
   const int fitted = Fill(*p, &last);
   ASSERT_EQ(fast->Poll(1000)->size(), size_t(fitted));
   ASSERT_TRUE(fast->Commit().ok());
-  EXPECT_FALSE(p->Write("x").ok()) << "'slow' still gates";
+  EXPECT_FALSE(p->Write(std::string(100, 'x')).ok()) << "'slow' still gates";
   EXPECT_EQ(ring->Stats().used_bytes, ring->Stats().tail - ring->Stats().head);
   ASSERT_TRUE(ring->RemoveGroup("slow").ok());
   EXPECT_TRUE(p->Write("x").ok()) << "removed groups do not gate";

@@ -45,7 +45,9 @@ constexpr Page kPages[] = {
      "    --max-groups N        group slots, 1 .. 256; default 16\n"
      "    --stale-after MS      a heartbeat older than this is stale; default 5000\n"
      "    --evict-after MS      a group without a live reader this long stops gating; default 10000\n"
-     "    --unblock-after MS    a stale producer's claim is reclaimed after this; default 30000\n",
+     "    --unblock-after MS    a live producer's claim that readers were stuck at this long, with no\n"
+     "                          heartbeat for as long (stopped, paused), is taken: its records are\n"
+     "                          abandoned, its late commit fails; default 30000\n",
      "",
      "    shmctl create logs --capacity 1M --group agent\n"
      "    shmctl create spans --capacity 64M --policy overwrite --mode 0660 --group otel,debug\n"},
@@ -134,9 +136,9 @@ constexpr Page kPages[] = {
      "shmctl recover RING [--json]",
      "    Applies the recovery protocol at once: every producer slot holding an in-flight claim\n"
      "    whose process is gone has its claim settled, the records it claimed but never committed\n"
-     "    turned into abandoned records that readers step over (what a stuck reader would do by\n"
-     "    itself after the unblock timeout), and the dead producer's slot is freed. Live producers\n"
-     "    are left alone. Prints how many claims it settled, records it abandoned and slots it\n"
+     "    turned into abandoned records that readers step over (what a reader stuck at one does by\n"
+     "    itself at once), and the dead producer's slot is freed. Live producers are left alone\n"
+     "    (a reader or producer stuck at a live one's claim takes it after --unblock-after). Prints how many claims it settled, records it abandoned and slots it\n"
      "    freed, the ring's state (dead or stale readers\n"
      "    are listed; producers evict a dead reader's group after its evict-after timeout), then\n"
      "    the report of verify run on the result.\n",

@@ -47,6 +47,8 @@ ordered_json ProducerJson(const ProducerStats& p) {
       {"dropped", p.dropped},
       {"aborted", p.aborted},
       {"abandoned", p.abandoned},
+      {"unblocked", p.unblocked},
+      {"fenced", p.fenced},
       {"blocked_ns", p.blocked_ns},
       {"wakeups", p.wakeups},
       {"bell_failures", p.bell_failures},
@@ -58,6 +60,7 @@ ordered_json ProducerJson(const ProducerStats& p) {
 std::string RenderStatJson(const RingStats& s) {
   ordered_json features = ordered_json::array();
   if (s.checksums) features.push_back("checksums");
+  if (s.ro_compat & 1) features.push_back("fences");  // LAYOUT §2.2 ro_compat bit 0
   ordered_json groups = ordered_json::array();
   for (const GroupStats& g : s.groups) groups.push_back(GroupJson(g));
   ordered_json producers = ordered_json::array();
@@ -94,12 +97,15 @@ std::string RenderStatJson(const RingStats& s) {
                   {"dropped", s.dropped},
                   {"aborted", s.aborted},
                   {"abandoned", s.abandoned},
+                  {"unblocked", s.unblocked},
                   {"blocked_ns", s.blocked_ns},
                   {"wakeups", s.wakeups},
                   {"bell_failures", s.bell_failures},
                   {"evictions", s.evictions},
                   {"reclaims", s.reclaims},
-                  {"recoveries", s.recoveries}}},
+                  {"recoveries", s.recoveries},
+                  {"unblocks", s.unblocks},
+                  {"fence_skips", s.fence_skips}}},
       {"groups", groups},
       {"producers", producers},
   };

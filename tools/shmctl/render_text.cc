@@ -113,6 +113,7 @@ namespace {
 std::string Features(const RingStats& s) {
   std::vector<std::string> names;
   if (s.checksums) names.push_back("checksums");
+  if (s.ro_compat & 1) names.push_back("fences");  // LAYOUT §2.2 ro_compat bit 0
   return absl::StrFormat("%s (compat 0x%x, ro_compat 0x%x, incompat 0x%x)",
                          names.empty() ? "none" : absl::StrJoin(names, ","), s.compat, s.ro_compat, s.incompat);
 }
@@ -156,7 +157,8 @@ void RenderStatText(const RingStats& s, std::ostream& out) {
   head.Add({"dropped", absl::StrCat(s.dropped, " records (aborted ", s.aborted, ", abandoned ", s.abandoned, ")")});
   head.Add({"blocking", absl::StrCat("producers blocked ", Seconds(s.blocked_ns), ", wakeups ", s.wakeups)});
   head.Add({"recovery", absl::StrCat("evictions ", s.evictions, ", reclaims ", s.reclaims, ", recoveries ",
-                                     s.recoveries)});
+                                     s.recoveries, ", unblocks ", s.unblocks, " (", s.unblocked,
+                                     " records), fence skips ", s.fence_skips)});
   head.Print(out);
 
   out << "\ngroups (" << s.groups.size() << " of " << s.max_groups << ")\n";
@@ -175,13 +177,14 @@ void RenderStatText(const RingStats& s, std::ostream& out) {
 
   out << "\nproducers (" << s.producers.size() << " of " << s.max_producers << " slots used)\n";
   Table p({"SLOT", "GEN", "PID", "PIDNS", "STATE", "HEARTBEAT", "COMMITTED", "BYTES", "DROPPED", "ABORTED",
-           "ABANDONED", "BLOCKED", "WAKEUPS"},
-          "rrrr.rrrrrrrr");
+           "ABANDONED", "UNBLOCKED", "BLOCKED", "WAKEUPS"},
+          "rrrr.rrrrrrrrr");
   for (const ProducerStats& q : s.producers) {
     p.Add({absl::StrCat(q.slot), absl::StrCat(q.generation), Pid(q.pid), Pidns(q.pid, q.pidns),
-           shmring::LivenessName(q.liveness), Age(q.liveness, q.heartbeat_age_ns), absl::StrCat(q.committed),
-           absl::StrCat(q.committed_bytes), absl::StrCat(q.dropped), absl::StrCat(q.aborted),
-           absl::StrCat(q.abandoned), Seconds(q.blocked_ns), absl::StrCat(q.wakeups)});
+           absl::StrCat(shmring::LivenessName(q.liveness), q.fenced ? ",fenced" : ""),
+           Age(q.liveness, q.heartbeat_age_ns), absl::StrCat(q.committed), absl::StrCat(q.committed_bytes),
+           absl::StrCat(q.dropped), absl::StrCat(q.aborted), absl::StrCat(q.abandoned), absl::StrCat(q.unblocked),
+           Seconds(q.blocked_ns), absl::StrCat(q.wakeups)});
   }
   if (p.empty()) out << "  (none)\n";
   else p.Print(out, "  ");

@@ -52,7 +52,8 @@ class _Stats(ctypes.Structure):
                 ("max_record", ctypes.c_uint32), ("num_groups", ctypes.c_uint32)] + [
                    (n, ctypes.c_uint64) for n in ("tail", "head", "used_bytes", "high_water", "committed",
                                                   "committed_bytes", "dropped", "aborted", "delivered",
-                                                  "overwritten", "corrupt")]
+                                                  "overwritten", "corrupt", "abandoned", "unblocked", "unblocks",
+                                                  "evictions", "reclaims", "fence_skips")]
 
 
 class _ProducerOptions(ctypes.Structure):

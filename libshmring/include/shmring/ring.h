@@ -20,7 +20,7 @@ namespace shmring {
 
 // The ring layout this library reads and writes (spec/LAYOUT.md §2).
 inline constexpr uint16_t kLayoutMajor = 1;
-inline constexpr uint16_t kLayoutMinor = 0;
+inline constexpr uint16_t kLayoutMinor = 1;
 
 // What a producer does when the slowest gating group leaves no room.
 enum class Policy : uint32_t {
@@ -43,7 +43,7 @@ struct CreateOptions {
   uint64_t initial_position = 0;    // first position (a multiple of 8); tests start near 2^64
   uint32_t stale_after_ms = 5000;   // heartbeat older than this: stale
   uint32_t evict_after_ms = 10000;  // a group without a live reader this long stops gating
-  uint32_t unblock_after_ms = 30000;  // stored and shown; 1.0 reclaims only dead producers' claims
+  uint32_t unblock_after_ms = 30000;  // a live producer that holds a claim this long (stuck reader, no heartbeat) loses it
 };
 
 struct OpenOptions {

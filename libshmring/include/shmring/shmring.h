@@ -124,6 +124,13 @@ typedef struct shmring_stats {
   uint64_t delivered;    /* sums over all groups */
   uint64_t overwritten;
   uint64_t corrupt;
+  /* added in 1.1 (filled only if struct_size covers them) */
+  uint64_t abandoned;    /* records of dead or stale producers turned into skip records */
+  uint64_t unblocked;    /* of abandoned: taken from live but stale producers */
+  uint64_t unblocks;     /* stale claims unblocked */
+  uint64_t evictions;    /* groups evicted from gating */
+  uint64_t reclaims;     /* dead producers' claims reclaimed */
+  uint64_t fence_skips;  /* laps of fenced claims skipped by producers */
 } shmring_stats;
 
 /* Snapshot of the ring's counters. Fills min(stats->struct_size, sizeof) bytes. */

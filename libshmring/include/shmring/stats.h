@@ -22,6 +22,8 @@ struct ProducerStats {
   uint64_t heartbeat_age_ns = 0;
   uint64_t committed = 0, committed_bytes = 0, dropped = 0, aborted = 0;
   uint64_t blocked_ns = 0, wakeups = 0, abandoned = 0, bell_failures = 0;
+  uint64_t unblocked = 0;  // of `abandoned`: records taken while the owner was alive but stale (unblock)
+  bool fenced = false;     // a confirmed claim in flight that producers already skip a lap of
 };
 
 struct GroupStats {
@@ -56,9 +58,11 @@ struct RingStats {
   uint64_t used_bytes = 0;   // tail - head
   uint64_t high_water = 0;
   uint64_t evictions = 0, reclaims = 0, recoveries = 0;
+  uint64_t unblocks = 0;     // stale producers' claims unblocked after unblock_after_ms
+  uint64_t fence_skips = 0;  // skip records written over a lap of a claim still in flight
   // sums over producer slots
   uint64_t committed = 0, committed_bytes = 0, dropped = 0, aborted = 0, blocked_ns = 0, wakeups = 0,
-           abandoned = 0, bell_failures = 0;
+           abandoned = 0, bell_failures = 0, unblocked = 0;
   std::vector<ProducerStats> producers;  // slots ever used
   std::vector<GroupStats> groups;        // named groups
 };
