@@ -1,5 +1,6 @@
 // Adding, finding and removing consumer groups (spec/PROTOCOL.md §8).
 #include "groups.h"
+#include "doorbell.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -135,6 +136,8 @@ absl::Status Ring::RemoveGroup(std::string_view name) {
   // Release pairs with GatingHead's acquire: the group stops gating.
   gs.state.store(kSlotFree, std::memory_order_release);
   r.control().groups_removed.fetch_add(1, std::memory_order_relaxed);
+  // A doorbell socket its last reader left (spec/PROTOCOL.md §7.2): no reader serves it now.
+  (void)unlink(DoorbellPath(r.path, std::string(name)).c_str());
   // Producers blocked on this group re-check.
   r.control().space_seq.fetch_add(1, std::memory_order_seq_cst);
   FutexWakeAll(r.control().space_seq);

@@ -12,6 +12,7 @@
 #include "groups.h"
 #include "ring_impl.h"
 #include "shmring/stats.h"
+#include "doorbell.h"
 #include "util.h"
 #include "xxhash.h"
 
@@ -337,6 +338,13 @@ absl::StatusOr<std::shared_ptr<Ring>> Ring::Open(std::string_view ring, const Op
 
 absl::Status Ring::Remove(std::string_view ring) {
   const std::string path = ResolvePath(ring);
+  // The groups' doorbell sockets (RING.GROUP.bell, spec/PROTOCOL.md §7.2) go with the
+  // ring; their names come from the ring itself (a group name may contain dots, so a
+  // directory scan could match another ring's sockets).
+  std::vector<std::string> bells;
+  if (auto r = Open(path, {.read_only = true}); r.ok()) {
+    for (const GroupStats& g : (*r)->Stats().groups) bells.push_back(DoorbellPath(path, g.name));
+  }
   if (unlink(path.c_str()) != 0) {
     const int err = errno;
     if (err == EPERM || err == EACCES) {
@@ -347,6 +355,7 @@ absl::Status Ring::Remove(std::string_view ring) {
     if (err == ENOENT) return absl::NotFoundError(absl::StrCat("remove ring ", path, ": no such ring"));
     return ErrnoStatus(err, "remove ring", path);
   }
+  for (const std::string& b : bells) (void)unlink(b.c_str());  // absent unless a doorbell reader ran
   return absl::OkStatus();
 }
 

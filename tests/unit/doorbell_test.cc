@@ -92,6 +92,34 @@ TEST(Doorbell, AnUnreachableSocketIsCountedAndTheReaderStillFindsItsRecords) {
   ASSERT_EQ(rd->Poll()->size(), 1u);
 }
 
+// A reader killed while serving a doorbell leaves its socket (RING.GROUP.bell).
+void ReaderDiesWithItsDoorbell(const std::string& ring, const char* group) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    auto r = *Ring::Open(ring);
+    auto rd = *Reader::Attach(r, group);
+    (void)rd->DoorbellFd();
+    _exit(0);  // no destructors: like kill -9
+  }
+  int st;
+  waitpid(pid, &st, 0);
+}
+
+TEST(Doorbell, RemovingTheGroupOrTheRingRemovesTheSocketADeadReaderLeft) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 4096, .groups = {"g", "h.x"}});
+  const std::string base = Ring::ResolvePath(*n);
+  ReaderDiesWithItsDoorbell(*n, "g");
+  ReaderDiesWithItsDoorbell(*n, "h.x");
+  ASSERT_EQ(access((base + ".g.bell").c_str(), F_OK), 0) << "the dead reader's doorbell socket is left";
+  ASSERT_EQ(access((base + ".h.x.bell").c_str(), F_OK), 0);
+  ASSERT_TRUE(ring->RemoveGroup("g").ok());
+  EXPECT_NE(access((base + ".g.bell").c_str(), F_OK), 0) << "RemoveGroup removes the group's socket";
+  ASSERT_TRUE(Ring::Remove(*n).ok());
+  EXPECT_NE(access((base + ".h.x.bell").c_str(), F_OK), 0) << "Remove removes every group's socket";
+  EXPECT_NE(access(base.c_str(), F_OK), 0);
+}
+
 TEST(Doorbell, AReaderThatDiedArmedLeavesNoProducerOnTheSlowPath) {
   ScopedRingName n;
   auto ring = *Ring::Create(*n, {.capacity = 4096, .groups = {"g"}});
