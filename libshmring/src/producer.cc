@@ -57,9 +57,9 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
     // so that a skip header written at the tail never overlaps a fenced lap's first
     // header (spec/PROTOCOL.md §3.5).
     if (end + kSlack - limit > r.capacity) {  // modular: the claim would pass the cached limit
-      const uint64_t head = GatingHead(t);
-      const Fence f = NextFence(t);
-      limit = f.any && t - f.gate > t - head ? f.gate : head;
+      uint64_t head = 0;
+      Fence f;
+      limit = Limit(t, &head, &f);
       const bool room = end + kSlack - head <= r.capacity;
       if (room && f.any && (f.inside || end + kSlack - f.gate > r.capacity)) {
         // The claim would reach a lap of a claim still in flight (its owner may still
@@ -104,11 +104,7 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
       slot.claim_len.store(need | kIntentConfirmed, std::memory_order_relaxed);
       SHMRING_FAULT("claim.after_confirm");
       if (pad >= kRecordHeaderSize) {
-        RecordHeader& ph = r.header_at(t);
-        SharedStore(ph.len, pad - kRecordHeaderSize);
-        SharedStore(ph.producer, producer_id);
-        // Release pairs with Inspect's acquire load of the word.
-        ph.word.store(t | kPadding, std::memory_order_release);
+        WritePadding(t, pad);
         SHMRING_FAULT("claim.after_padding");
       }
       const uint64_t depth = end - limit;
@@ -123,6 +119,15 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
     // position another producer won while we wait for room (spec/RECOVERY.md §2).
     slot.claim_len.store(0, std::memory_order_relaxed);
   }
+}
+
+void Producer::Impl::WritePadding(uint64_t pos, uint64_t pad) {
+  if (pad < kRecordHeaderSize) return;  // implicit padding: nothing written
+  RecordHeader& ph = r.header_at(pos);
+  SharedStore(ph.len, uint32_t(pad - kRecordHeaderSize));
+  SharedStore(ph.producer, producer_id);
+  // Release pairs with Inspect's acquire load of the word.
+  ph.word.store(pos | kPadding, std::memory_order_release);
 }
 
 void Producer::Impl::WriteBusy(uint64_t pos, uint32_t len, uint16_t type) {

@@ -46,13 +46,17 @@ struct Producer::Impl {
   struct Fence {
     bool any = false;     // some confirmed claim of another slot is in flight
     bool inside = false;  // t lies inside a lap of it: skip to `end`
-    uint64_t gate = 0;    // acts like a cursor: claims end at most capacity - 8 past it (inside: t - capacity)
+    uint64_t gate = 0;    // acts like a cursor: claims end a header short of a lap past it (inside: t - capacity)
     uint64_t end = 0;     // end of the fenced bytes after gate + capacity (or of the lap t is in)
     uint32_t slot = 0;
   };
   Fence NextFence(uint64_t t);
-  // The cached limit: the oldest of the gating head and the fence gate.
-  uint64_t Limit(uint64_t t);
+  // The cached limit: the older of the gating head and the nearest fence's gate.
+  // Also returns the head and the fence, for the claim's slow path.
+  uint64_t Limit(uint64_t t, uint64_t* head = nullptr, Fence* fence = nullptr);
+  // The padding header of a claim at `pos` that pads `pad` bytes to the wrap
+  // (spec/LAYOUT.md §6.2; nothing for fewer than a header's bytes).
+  void WritePadding(uint64_t pos, uint64_t pad);
   // Claims [t, f.end) as skip records (padding at the wrap) over a fence lap:
   // 1 done, 0 look again (another producer moved the tail first: *t reloaded; or
   // the fence's owner was dead and its claim is now settled), -1 cannot

@@ -79,22 +79,13 @@ uint64_t Producer::Impl::GatingHead(uint64_t tail) {
 
 Producer::Impl::Fence Producer::Impl::NextFence(uint64_t t) {
   Fence f;
-  uint64_t oldest = 0;
   for (uint32_t j = 0; j < r.max_producers; ++j) {
     if (j == index) continue;
-    ProducerSlot& o = r.producer(j);
-    // Acquire pairs with ClearIntent's release: an intent seen cleared means its
-    // owner wrote its last byte before. Read after the cursors (GatingHead's
-    // acquire loads): a cursor past a claim's first record implies its confirmed
-    // intent is visible here (the owner confirmed before publishing that record).
-    const uint64_t cl = o.claim_len.load(std::memory_order_acquire);
-    uint64_t len = cl & ~kIntentConfirmed;
-    if (!(cl & kIntentConfirmed) || len == 0 || len > r.capacity || len % kAlign != 0) continue;
-    uint64_t cp = o.claim_pos.load(std::memory_order_relaxed);
-    if (cp % kAlign != 0) continue;
-    // The claim's padding to the wrap is written once, right after the claim, and
-    // readers pass it: only the records after it are fenced.
-    if (const uint64_t rem = r.capacity - (cp & r.mask); rem < len) cp += rem, len -= rem;
+    // Read after the cursors (GatingHead's acquire loads): a cursor past a claim's
+    // first record implies its confirmed intent is visible here (the owner confirmed
+    // before publishing that record).
+    uint64_t cp = 0, len = 0;
+    if (!FencedClaim(r, r.producer(j), &cp, &len)) continue;
     const uint64_t d = t - cp;
     if (d > (uint64_t{1} << 62)) continue;  // a claim made after we loaded t
     const uint64_t lap = cp + (d & ~r.mask);  // the lap of the claim at or before t
@@ -103,23 +94,22 @@ Producer::Impl::Fence Producer::Impl::NextFence(uint64_t t) {
     g.slot = j;
     if (lap != cp && t - lap < len) {  // t inside a later lap of the claim: skip to its end
       g.inside = true;
-      g.gate = t - r.capacity;  // no room at all: keeps the cached limit from skipping this fence
+      g.gate = t - r.capacity;  // no room at all: the oldest gate, and no cached limit skips it
       g.end = lap + len;
     } else {
       g.gate = lap;  // the next lap starts at lap + capacity
       g.end = lap + r.capacity + len;
     }
-    if (!f.any || g.inside || (!f.inside && t - g.gate > oldest)) {
-      f = g;
-      oldest = t - g.gate;
-    }
+    if (!f.any || t - g.gate > t - f.gate) f = g;  // the oldest gate wins
   }
   return f;
 }
 
-uint64_t Producer::Impl::Limit(uint64_t t) {
+uint64_t Producer::Impl::Limit(uint64_t t, uint64_t* head_out, Fence* fence_out) {
   const uint64_t head = GatingHead(t);
   const Fence f = NextFence(t);
+  if (head_out != nullptr) *head_out = head;
+  if (fence_out != nullptr) *fence_out = f;
   return f.any && t - f.gate > t - head ? f.gate : head;
 }
 
@@ -157,11 +147,7 @@ int Producer::Impl::BurnFence(uint64_t* t, const Fence& f) {
   // A fence whose owner died goes once its claim is settled (it wrote its last byte):
   // settle it now, while every header of the claim is intact, and look again.
   if (!LockHeld(r.fd, r.producer_lock_byte(f.slot))) {
-    auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(f.slot));
-    if (lock.ok()) {
-      auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(f.slot));
-      if (rlock.ok() && ReclaimSlotIntent(r, f.slot).settled) return 0;
-    }
+    if (auto st = ReclaimIfDead(r, f.slot); st && st->settled) return 0;
   }
   slot.claim_pos.store(*t, std::memory_order_relaxed);  // intent first, as in Claim
   slot.claim_len.store(need, std::memory_order_relaxed);
@@ -173,12 +159,7 @@ int Producer::Impl::BurnFence(uint64_t* t, const Fence& f) {
   slot.claim_len.store(need | kIntentConfirmed, std::memory_order_relaxed);
   SHMRING_FAULT("burn.after_confirm");
   const uint64_t start = *t;
-  if (pad >= kRecordHeaderSize) {
-    RecordHeader& ph = r.header_at(start);
-    SharedStore(ph.len, uint32_t(pad - kRecordHeaderSize));
-    SharedStore(ph.producer, producer_id);
-    ph.word.store(start | kPadding, std::memory_order_release);  // pairs with Inspect's acquire
-  }
+  WritePadding(start, pad);
   // The last skip record spans the fenced lap from before it (its header outside),
   // except where the fenced bytes begin right at the first skip header: at the wrap,
   // or where the previous claim ended (two fenced claims side by side). That header

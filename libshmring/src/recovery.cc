@@ -34,11 +34,8 @@ void KeepFencedWord(Ring::Impl& r, uint64_t q, uint64_t w) {
   if ((w & kStateMask) == 0 || p == q || ((q - p) & r.mask) != 0) return;  // not an older lap's header here
   for (uint32_t j = 0; j < r.max_producers; ++j) {
     ProducerSlot& o = r.producer(j);
-    const uint64_t cl = o.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
-    uint64_t len = cl & ~kIntentConfirmed, cp = o.claim_pos.load(std::memory_order_relaxed);
-    if (!(cl & kIntentConfirmed) || len == 0 || len > r.capacity) continue;
-    if (const uint64_t rem = r.capacity - (cp & r.mask); rem < len) cp += rem;  // its first record, after padding
-    if (cp != p) continue;
+    uint64_t first = 0, len = 0;
+    if (!FencedClaim(r, o, &first, &len) || first != p) continue;
     // Release pairs with SettleOne's acquire: whoever sees our header also sees this.
     o.fence_word.store(w, std::memory_order_release);
     return;
@@ -319,6 +316,14 @@ uint64_t RevokeStale(Ring::Impl& r, uint32_t i, uint64_t pos) {
   return revoked;
 }
 
+std::optional<Settled> ReclaimIfDead(Ring::Impl& r, uint32_t i, uint64_t resume_at) {
+  auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
+  if (!lock.ok()) return std::nullopt;  // alive, or being taken over
+  auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(i));
+  if (!rlock.ok()) return std::nullopt;  // another reclaimer is at it
+  return ReclaimSlotIntent(r, i, resume_at);  // re-reads everything under the locks
+}
+
 bool TryReclaimAt(Ring::Impl& r, uint64_t pos, uint64_t stuck_ns) {
   for (uint32_t i = 0; i < r.max_producers; ++i) {
     ProducerSlot& s = r.producer(i);
@@ -339,12 +344,7 @@ bool TryReclaimAt(Ring::Impl& r, uint64_t pos, uint64_t stuck_ns) {
       if (RevokeStale(r, i, pos) > 0) return true;
       continue;
     }
-    auto lock = SlotLock::TryAcquire(r.fd, r.path, r.producer_lock_byte(i));
-    if (!lock.ok()) continue;
-    auto rlock = SlotLock::TryAcquire(r.fd, r.path, r.reclaim_lock_byte(i));
-    if (!rlock.ok()) continue;
-    // Holding the dead slot's locks, settle its intent (re-read under the lock).
-    if (ReclaimSlotIntent(r, i, pos).abandoned > 0) return true;
+    if (auto st = ReclaimIfDead(r, i, pos); st && st->abandoned > 0) return true;
   }
   return false;
 }

@@ -3,6 +3,7 @@
 
 #include "groups.h"
 #include "liveness.h"
+#include "recovery.h"
 #include "record.h"
 #include "ring_impl.h"
 #include "util.h"
@@ -84,11 +85,9 @@ RingStats Ring::Stats() const {
     p.abandoned = ps.abandoned.load(std::memory_order_relaxed);
     p.bell_failures = ps.bell_failures.load(std::memory_order_relaxed);
     p.unblocked = ps.unblocked.load(std::memory_order_relaxed);
-    // Acquire pairs with ClearIntent's release. Fenced: producers reached a lap of
-    // the claim's bytes (the tail is a capacity past its start).
-    const uint64_t cl = ps.claim_len.load(std::memory_order_acquire);
-    p.fenced = (cl & kIntentConfirmed) && (cl & ~kIntentConfirmed) <= r.capacity &&
-               s.tail - ps.claim_pos.load(std::memory_order_relaxed) > r.capacity;
+    // Fenced: producers reached a lap of the claim's bytes (the tail is a capacity past them).
+    uint64_t first = 0, len = 0;
+    p.fenced = FencedClaim(r, ps, &first, &len) && s.tail - first > r.capacity;
     s.committed += p.committed;
     s.committed_bytes += p.committed_bytes;
     s.dropped += p.dropped;
