@@ -337,24 +337,26 @@ void Torture::Spawn(bool producer, int group, bool armed) {
   envp.push_back(nullptr);
   const std::string err = dir_ + "/workers.err";
   const pid_t parent = getpid();
+  // SIGUSR1 (StopAll) may come before the worker installs its handler, even before
+  // the child runs at all: block it across fork and execve (the child inherits the
+  // mask); the worker unblocks it once its handler is set.
+  sigset_t usr1, old;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &usr1, &old);
   const pid_t pid = fork();
-  if (pid < 0) {
-    Fail("fork failed");
-    return;
-  }
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
     const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) dup2(fd, 2);
-    // SIGUSR1 (StopAll) may come before the worker installs its handler: keep it
-    // blocked across execve (the mask is inherited); the worker unblocks it then.
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &usr1, nullptr);
     execve(argv[0], argv.data(), envp.data());
     _exit(126);
+  }
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    Fail("fork failed");
+    return;
   }
   w.pid = pid;
   w.spawned_ns = NowNs();
@@ -568,7 +570,8 @@ void Torture::StopAll() {
   // Continue stopped workers; kill the armed ones (they would die during the drain).
   for (Worker& w : workers_) {
     if (w.stopped) kill(w.pid, SIGCONT), w.stopped = false;
-    if (w.point >= 0 && !w.killed_by_us) {
+    // Armed to stop itself: it may have stopped unnoticed, or stop during the drain.
+    if ((w.point >= 0 || w.stop_armed) && !w.killed_by_us) {
       w.killed_by_us = true;
       kill(w.pid, SIGKILL);
     }
