@@ -208,11 +208,13 @@ void BM_BareRingSpsc(benchmark::State& st) {
     BareRing r(mem);
     uint64_t seq = 0;
     while (seq < target.load(std::memory_order_relaxed)) {
-      if (r.Drain([&](const unsigned char* d, size_t len) {
+      const size_t got = r.Drain(
+          [&](const unsigned char* d, size_t len) {
             if (!CheckAny(d, len, seq)) bad = true;
             ++seq;
-          }) == 0)
-        CpuRelax();
+          },
+          256);
+      IdleAfterPoll(got, 256);  // the consumers' common idle strategy (common/util.h)
     }
   });
   PinToCpu(0);
@@ -246,11 +248,11 @@ void BM_ShmringSpsc(benchmark::State& st) {
     while (seq < target.load(std::memory_order_relaxed)) {
       auto b = (*rd)->Poll(256);
       if (!b.ok()) { bad = true; break; }
-      if (b->empty()) CpuRelax();
       for (const auto& rec : *b) {
         if (!CheckAny(rec.payload.data(), rec.payload.size(), seq)) bad = true;
         ++seq;
       }
+      IdleAfterPoll(b->size(), 256);
     }
     (void)(*rd)->Commit();
   });

@@ -73,10 +73,8 @@ class BareMech : public Mech {
             if (more) more = c.OnRecord(d, len);
           },
           256);
-      if (got == 0) {
-        if (c.Idle()) break;
-        CpuRelax();
-      }
+      if (got == 0 && c.Idle()) break;
+      IdleAfterPoll(got, 256);
     }
     return "";
   }

@@ -72,14 +72,20 @@ class IceoryxMech : public Mech {
     so.queueFullPolicy = iox::popo::QueueFullPolicy::BLOCK_PRODUCER;
     iox::popo::UntypedSubscriber sub({"shmring", "bench", iox::capro::IdString_t(iox::cxx::TruncateToCapacity, tag_.c_str())}, so);
     c.Ready();  // the publisher offers after this and waits for our subscription
-    bool more = true;
+    bool more = true, had = false;
     while (more) {
       auto t = sub.take();
       if (t.has_error()) {
         if (c.Idle()) break;
-        CpuRelax();
+        if (had) {
+          Settle();  // caught up (the common idle strategy, common/util.h)
+        } else {
+          CpuRelax();
+        }
+        had = false;
         continue;
       }
+      had = true;
       const void* d = t.value();
       more = c.OnRecord(d, iox::mepoo::ChunkHeader::fromUserPayload(d)->userPayloadSize());
       sub.release(d);

@@ -155,6 +155,8 @@ class ShmringMech : public Mech {
           epoll_wait(ep, &ev, 1, 100);
         } else if (shared_cpu) {
           sched_yield();
+        } else if (p.wait == "poll") {
+          IdleAfterPoll(0, 256);
         }
         continue;
       }
@@ -166,6 +168,7 @@ class ShmringMech : public Mech {
         }
       }
       if (!more) break;
+      if (p.wait == "poll" && !shared_cpu) IdleAfterPoll(b->size(), 256);
     }
     (void)reader.Commit();
     if (ep >= 0) close(ep);

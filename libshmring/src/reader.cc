@@ -42,6 +42,10 @@ struct Reader::Impl {
   std::vector<std::byte> buf;  // overwrite policy: copies
   uint64_t pend_delivered = 0, pend_bytes = 0, pend_corrupt = 0, pend_abandoned = 0;
   uint64_t stuck_pos = 0, stuck_since = 0, last_reclaim_check = 0;
+  uint64_t poll_now = 0;  // CLOCK_MONOTONIC_COARSE at the start of this Poll (one vDSO read per Poll)
+  // The tail as last loaded (and when): a lower bound of the real one, so a record
+  // that fits below it needs no new load (the tail's cache line stays with the producers).
+  uint64_t tail_seen = 0, tail_loaded_at = 0;
   AttachReport report;
   DoorbellServer bell;
   bool armed = false;
@@ -57,6 +61,7 @@ struct Reader::Impl {
   }
   uint64_t Resync(uint64_t pos, uint64_t avail);
   bool HeadStuck(uint64_t pos);
+  bool TailWorthLoading(uint64_t pos);
   absl::StatusOr<std::span<const RecordView>> PollInPlace(size_t max);
   absl::StatusOr<std::span<const RecordView>> PollCopies(size_t max);
   absl::Status Commit();
@@ -143,8 +148,10 @@ uint64_t Reader::Impl::Resync(uint64_t pos, uint64_t avail) {
 
 // The head record is not ready though producers claimed past it. If its producer
 // is dead, reclaim (spec/RECOVERY.md §3); checked every kReclaimCheckNs.
+// Times are the coarse clock Poll read (a tick of 1–4 ms is fine for a 2 ms check
+// cadence and timeouts of hundreds of ms; it costs no clock read per not-ready head).
 bool Reader::Impl::HeadStuck(uint64_t pos) {
-  const uint64_t now = MonotonicNs();
+  const uint64_t now = poll_now;
   if (stuck_pos != pos || stuck_since == 0) {
     stuck_pos = pos;
     // Since when the group has been stuck here: a previous reader of the group (killed
@@ -163,14 +170,59 @@ bool Reader::Impl::HeadStuck(uint64_t pos) {
   return TryReclaimAt(r, pos, now - stuck_since);
 }
 
+// The reader is at the last tail it loaded: is a new load worth its cache miss
+// (spec/PROTOCOL.md §5.1)? Yes if a header names `pos` (a producer claimed it) or
+// none can (implicit padding); otherwise once per coarse clock tick, so that a
+// claim whose header was never written is still looked at (§5.4).
+bool Reader::Impl::TailWorthLoading(uint64_t pos) {
+  if (r.capacity - (pos & r.mask) < kRecordHeaderSize || poll_now != tail_loaded_at) return true;
+  // Acquire pairs with the producers' release publications of the word (as in Inspect).
+  const uint64_t w = r.header_at(pos).word.load(std::memory_order_acquire);
+  return (w & ~kStateMask) == (pos & ~kStateMask);
+}
+
+// The tail is loaded only when a record cannot prove it was claimed (spec/PROTOCOL.md
+// §5.1): a header word naming its own position proves a claim there (so a BUSY or
+// NOT_READY head needs no tail to wait on); with checksums, a committed record whose
+// checksum verifies proves its length too. Everything else is judged against a tail
+// loaded during this poll, as before; `tail_seen` never passes a proven end.
 absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max) {
-  // Acquire pairs with Claim's release CAS (the bound only; records are validated by their words).
-  const uint64_t tail = r.control().tail.load(std::memory_order_acquire);
   uint64_t pos = next;
+  uint64_t tail = tail_seen;  // ≥ pos: the reader steps only over claimed bytes
+  bool fresh = false;         // tail loaded during this poll
   while (views.size() < max) {
-    const uint64_t avail = std::min<uint64_t>(tail - pos, r.capacity);
-    if (avail == 0) break;
-    const Inspected in = Inspect(r, pos, avail);
+    const uint64_t known = std::min<uint64_t>(tail - pos, r.capacity);  // claimed past pos, as far as we know
+    const bool provable = r.checksums && !fresh;
+    const uint64_t avail = provable ? r.capacity : known;
+    const Inspected in = avail == 0 ? Inspected{} : Inspect(r, pos, avail);
+    if (!fresh) {
+      bool need_tail = false;
+      switch (in.kind) {
+        case RecordKind::kData:  // past `known`, its checksum decides below
+        case RecordKind::kBusy:  // its word proves the claim
+          break;
+        case RecordKind::kPadding:
+        case RecordKind::kSkip:
+        case RecordKind::kAbandoned:
+          need_tail = in.size > known;
+          break;
+        case RecordKind::kNotReady:  // claimed (known > 0) but unwritten, or caught up
+          need_tail = known == 0 && TailWorthLoading(pos);
+          if (known == 0 && !need_tail) goto done;
+          break;
+        case RecordKind::kCorrupt:  // judged against the real bound
+          need_tail = true;
+          break;
+      }
+      if (need_tail) {
+        // Acquire pairs with Claim's release CAS (the bound only; records are validated by their words).
+        tail = r.control().tail.load(std::memory_order_acquire);
+        tail_loaded_at = poll_now;
+        fresh = true;
+        continue;
+      }
+    }
+    if (in.kind == RecordKind::kNotReady && known == 0) break;  // caught up
     if (in.kind == RecordKind::kNotReady || in.kind == RecordKind::kBusy) {
       if (views.empty() && HeadStuck(pos)) continue;
       break;
@@ -184,6 +236,12 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
       const RecordHeader& h = *in.hdr;
       const uint64_t sum = SpeculativeLoad(h.checksum);  // read once
       if (r.checksums && sum != RecordChecksum(&h.len, in.len, pos)) {
+        if (in.size > known) {  // unproven past the known tail: judge it against the real one
+          tail = r.control().tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
+          tail_loaded_at = poll_now;
+          fresh = true;
+          continue;
+        }
         ++pend_corrupt;
       } else {
         RecordView v;
@@ -200,7 +258,10 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
       ++pend_abandoned;
     }
     pos += in.size;
+    if (pos - tail < (uint64_t{1} << 63)) tail = pos;  // a verified record proved its claim up to here
   }
+done:
+  tail_seen = tail;
   stuck_since = views.empty() ? stuck_since : 0;
   next = pos;
   return std::span<const RecordView>(views);
@@ -381,7 +442,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Attach(std::shared_ptr<Ring> rin
   uint64_t w = gs.cursor.load(std::memory_order_acquire);  // pairs with Commit / AdvanceGroup CASes
   while (!gs.cursor.compare_exchange_weak(w, (w & ~kCursorTagMask) | impl->tag, std::memory_order_acq_rel)) {
   }
-  impl->committed = impl->next = w & ~kCursorTagMask;
+  impl->committed = impl->next = impl->tail_seen = w & ~kCursorTagMask;
   impl->report.resumed_at = impl->committed;
   gs.pid.store(getpid(), std::memory_order_relaxed);
   gs.uid.store(getuid(), std::memory_order_relaxed);
@@ -409,7 +470,8 @@ Reader::~Reader() {
 
 absl::StatusOr<std::span<const RecordView>> Reader::Poll(size_t max) {
   Impl& p = *impl_;
-  p.gs.heartbeat_ns.store(MonotonicCoarseNs(), std::memory_order_relaxed);  // every Poll: the coarse clock is cheap
+  p.poll_now = MonotonicCoarseNs();  // every Poll: the coarse clock is cheap
+  p.gs.heartbeat_ns.store(p.poll_now, std::memory_order_relaxed);
   if (max == 0) return std::span<const RecordView>();
   if (p.bell.active()) {
     p.Disarm();

@@ -48,6 +48,46 @@ TEST(Corruption, AFlippedPayloadByteFailsTheChecksumAndTheRecordIsCountedNotDeli
   }
 }
 
+// A caught-up reader does not load the tail to read records that prove their own
+// claim (spec/PROTOCOL.md §5.1); one that cannot is judged against the real tail.
+TEST(Corruption, ARecordPastTheTailTheReaderLastLoadedIsJudgedAgainstTheRealTail) {
+  {  // checksums on: a record whose checksum fails past the known tail is counted, not delivered
+    Fixture f;
+    auto rd = *Reader::Attach(f.ring, "g");
+    ASSERT_TRUE(rd->Poll()->empty());  // caught up at position 0
+    ASSERT_TRUE(f.p->Write("one").ok());
+    ASSERT_TRUE(f.p->Write("two").ok());
+    ASSERT_TRUE(f.p->Write("three").ok());
+    f.data()[layout::RecordSize(3) + layout::kRecordHeaderSize + 1] ^= 0x20;  // inside "two"
+    auto b = *rd->Poll();
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(Str(b[0].payload), "one");
+    EXPECT_EQ(Str(b[1].payload), "three");
+    ASSERT_TRUE(rd->Commit().ok());
+    EXPECT_EQ(f.ring->Stats().groups[0].corrupt, 1u);
+  }
+  {  // checksums off: a length reaching past the real tail is corrupt; the reader resyncs and goes on
+    ScopedRingName n;
+    auto ring = *Ring::Create(*n, {.capacity = 8192, .checksums = false, .groups = {"g"}});
+    auto p = *Producer::Attach(ring);
+    auto rd = *Reader::Attach(ring, "g");
+    ASSERT_TRUE(rd->Poll()->empty());
+    ASSERT_TRUE(p->Write("one").ok());
+    ASSERT_TRUE(p->Write("two").ok());
+    reinterpret_cast<layout::RecordHeader*>(ring->impl().data() + layout::RecordSize(3))->len = 1000;  // "two"
+    auto b = *rd->Poll();
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(Str(b[0].payload), "one");
+    ASSERT_TRUE(rd->Commit().ok());
+    ASSERT_TRUE(p->Write("three").ok());
+    b = *rd->Poll();
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(Str(b[0].payload), "three");
+    ASSERT_TRUE(rd->Commit().ok());
+    EXPECT_EQ(ring->Stats().groups[0].corrupt, 1u);
+  }
+}
+
 TEST(Verify, ACleanRingVerifiesAndAFlippedByteIsReportedWithItsPosition) {
   Fixture f;
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(f.p->Write(std::string(i + 1, 'v')).ok());

@@ -51,6 +51,10 @@ class Reader {
 
   // Up to `max` ready records (possibly none); never blocks. Under the overwrite
   // policy the batch is copied, validated and committed before it is returned.
+  // A busy-polling consumer that keeps up with its producers does best to pause
+  // briefly (~0.5 µs of `pause`) after a poll that returned fewer than `max`
+  // records: polling the very record a producer is writing pulls its cache lines
+  // away mid-write and slows the producer (bench/README.md, "idle strategy").
   [[nodiscard]] absl::StatusOr<std::span<const RecordView>> Poll(size_t max = 64);
   // Like Poll, but spins, then parks on the ring's futex until records arrive or
   // `timeout` passes (then returns an empty batch).
