@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the whole benchmark suite.
-#   bench/run.sh           full run (~10 min on 2 cores): 3 repetitions, every size, every peer
+#   bench/run.sh           full run (~10 min on 2 cores): 5 repetitions, every size, every peer
 #   bench/run.sh --quick   smoke (< 3 min): 1 short repetition; checks that everything runs
 #   bench/run.sh --deps    also installs the Debian packages the peers need (root)
 # Results: bench/results/{harness.csv,micro.json,overload_*.csv,summary.md,*.png}
@@ -22,7 +22,7 @@ done
 if [[ $deps == 1 ]]; then
   apt-get install -y --no-install-recommends cmake ninja-build g++ pkg-config libxxhash-dev libabsl-dev \
     libbenchmark-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-    iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev gnuplot-nox python3
+    iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev gnuplot-nox python3 linux-perf
 fi
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSHMRING_BENCH=ON -DSHMRING_TESTS=OFF >/dev/null
@@ -42,7 +42,7 @@ if [[ $mode == quick ]]; then
   harness_args=(--quick --sizes 64,4096,65536)
 else
   micro_args=(--benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
-  harness_args=(--reps 3 --duration 0.5)
+  harness_args=(--reps 5 --duration 0.5)
 fi
 
 "$build/bench/shmring-micro" "${micro_args[@]}" --benchmark_out="$out/micro.json" --benchmark_out_format=json \
@@ -51,6 +51,8 @@ fi
 if [[ $mode == full ]]; then
   # shmctl drain next to a plain read()/write() loop (results/drain.csv, median table)
   OUT_DIR="$out" bash "$here/drain_bench.sh" "$build/tools/shmctl/shmctl" 3 | tee "$out/drain.txt"
+  # Where the 64 B time goes (results/profile.txt); skipped without linux-perf.
+  OUT_DIR="$out" bash "$here/profile.sh" "$build" > /dev/null || echo "# profile.sh skipped (exit $?)"
 fi
 echo "uptime after: $(uptime)" | tee -a "$out/run-info.txt"
 
