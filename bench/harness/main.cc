@@ -156,7 +156,9 @@ int main(int argc, char** argv) {
   if (Has(o.suites, "lat")) {
     printf("# suite lat: 1->1, paced at one record per 100 us, every record stamped (one-way latency)\n");
     std::vector<Variant> lv = vs;
-    lv.erase(std::remove_if(lv.begin(), lv.end(), [](const Variant& v) { return v.label == "shmring-batch"; }), lv.end());
+    lv.erase(std::remove_if(lv.begin(), lv.end(),
+                            [](const Variant& v) { return v.label == "shmring-batch" || v.label == "shmring-packed"; }),
+             lv.end());
     for (auto it = lv.begin(); it != lv.end(); ++it) {
       if (it->label == "shmring") {
         Variant w = *it, b = *it;
