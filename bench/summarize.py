@@ -60,35 +60,29 @@ for r in tput + lat:
         mechs_order.append(r["mech"])
 
 sizes = sorted({r["size"] for r in tput})
-def tput_table(placement):
-    gp = by([r for r in tput if r["placement"] == placement], "mech", "size")
-    print("| mechanism | " + " | ".join(f"{s} B rec/s (GB/s)" for s in sizes) + " |")
+def size_table(gp, cell, unit="", skip=()):
+    """One row per mechanism, one column per size; `cell` renders the runs of a cell."""
+    print("| mechanism | " + " | ".join(f"{s} B{unit}" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for m in mechs_order:
-        cells = []
-        for s in sizes:
-            rs = gp.get((m, s), [])
-            if not rs:
-                cells.append("-")
-            else:
-                cells.append(f"{fmt_rate(med([r['rec_per_s'] for r in rs]))} ({med([r['gb_per_s'] for r in rs]):.2f}) n={len(rs)}")
-        if any(c != "-" for c in cells):
+        cells = [cell(gp.get((m, s), [])) if gp.get((m, s)) else "-" for s in sizes]
+        if any(c != "-" for c in cells) and m not in skip:
             print(f"| {m} | " + " | ".join(cells) + " |")
+
+def tput_cell(rs):
+    return f"{fmt_rate(med([r['rec_per_s'] for r in rs]))} ({med([r['gb_per_s'] for r in rs]):.2f}) n={len(rs)}"
+
+def tput_table(placement):
+    gp = by([r for r in tput if r["placement"] == placement], "mech", "size")
+    size_table(gp, tput_cell, unit=" rec/s (GB/s)")
     return gp
 
 print(f"## Throughput, 1→1, as fast as possible (median over repetitions; placement {main_pl})\n")
 g = tput_table(main_pl)
 
 print("\nLatency under full load (every 16th record stamped; dominated by queueing in a full queue), p50 / p99 / p99.9:\n")
-print("| mechanism | " + " | ".join(f"{s} B" for s in sizes) + " |")
-print("|---|" + "---|" * len(sizes))
-for m in mechs_order:
-    cells = []
-    for s in sizes:
-        rs = g.get((m, s), [])
-        cells.append("-" if not rs else " / ".join(fmt_ns(med([r[k] for r in rs])) for k in ("p50_ns", "p99_ns", "p999_ns")))
-    if any(c != "-" for c in cells) and m != "memcpy":
-        print(f"| {m} | " + " | ".join(cells) + " |")
+size_table(g, lambda rs: " / ".join(fmt_ns(med([r[k] for r in rs])) for k in ("p50_ns", "p99_ns", "p999_ns")),
+           skip=("memcpy",))
 
 for other in sorted(k for k in pl if k not in (main_pl, "mixed", "unknown")):
     if any(r["placement"] == other for r in tput):
@@ -98,6 +92,15 @@ for other in sorted(k for k in pl if k not in (main_pl, "mixed", "unknown")):
 # Ratios within the same repetition and size, same placement.
 print("\n## shmring / peer, same repetition, same size, same placement (median ratio of records/s; n pairs)\n")
 idx = {(r["rep"], r["size"], r["mech"]): r for r in tput}
+def same_rep_ratio(m, peer, s):
+    """records/s of m over peer's, per repetition of size s where both ran in the same placement."""
+    rs = []
+    for (rep, sz, mm), r in idx.items():
+        if sz != s or mm != m: continue
+        q = idx.get((rep, s, peer))
+        if q and q["placement"] == r["placement"] and r["placement"] != "mixed" and q["rec_per_s"] > 0:
+            rs.append(r["rec_per_s"] / q["rec_per_s"])
+    return rs
 peers = [m for m in mechs_order if m not in ("shmring", "memcpy")]
 print("| peer | " + " | ".join(f"{s} B" for s in sizes) + " |")
 print("|---|" + "---|" * len(sizes))
@@ -105,13 +108,7 @@ ratios = {}
 for peer in peers:
     cells = []
     for s in sizes:
-        rs = []
-        for (rep, sz, m), r in idx.items():
-            if sz != s or m != "shmring": continue
-            q = idx.get((rep, s, peer))
-            if q and q["placement"] == r["placement"] and r["placement"] not in ("mixed",) and q["rec_per_s"] > 0:
-                rs.append(r["rec_per_s"] / q["rec_per_s"])
-        ratios[(peer, s)] = rs
+        rs = ratios[(peer, s)] = same_rep_ratio("shmring", peer, s)
         cells.append(f"{med(rs):.2f}× (n={len(rs)})" if rs else "-")
     print(f"| {peer} | " + " | ".join(cells) + " |")
 
@@ -161,14 +158,6 @@ sp64 = med([r["rec_per_s"] for r in tp("shmring-packed", 64)])
 if sp64 == sp64:
     t.append(("64 B ≥ 50 M messages/s, 16 packed per record by the application (shmring-packed)",
               fmt_rate(sp64) + "/s", verdict(sp64 >= 50e6)))
-def same_rep_ratio(m, peer, s):
-    rs = []
-    for (rep, sz, mm), r in idx.items():
-        if sz != s or mm != m: continue
-        q = idx.get((rep, s, peer))
-        if q and q["placement"] == r["placement"] and r["placement"] != "mixed" and q["rec_per_s"] > 0:
-            rs.append(r["rec_per_s"] / q["rec_per_s"])
-    return rs
 r_uds = med(ratios.get(("uds-stream", 64), []))
 t.append(("64 B ≥ 20× UDS stream (Reserve/Commit; same rep, same placement)", f"{r_uds:.1f}×", verdict(r_uds >= 20)))
 rb = same_rep_ratio("shmring-batch", "uds-stream", 64)

@@ -37,7 +37,7 @@ class ShmringMech : public Mech {
   bool Supports(const Params& p) const override {
     return p.producers <= kMaxProcs && p.groups <= kMaxProcs && (!p.packed || p.size <= 1024);
   }
-  static constexpr size_t kPack = 16;
+  static constexpr size_t kPack = 16;  // messages per ReserveBatch or per packed record
   static size_t PackedEntry(size_t n) { return 8 + ((n + 7) & ~size_t{7}); }
 
   static uint64_t Capacity(const Params& p) {
@@ -79,35 +79,7 @@ class ShmringMech : public Mech {
     const Params& p = c.params();
     const size_t n = p.size;
     const bool timed_block = p.series;
-    if (p.packed) {
-      // The application packs 16 messages into one record; the harness loop calls us
-      // once per message, we buffer the keys (as for the batch).
-      const size_t entry = PackedEntry(n);
-      std::array<uint64_t, kPack> keys;
-      std::array<bool, kPack> stamps;
-      size_t k = 0;
-      return c.Run([&](uint64_t key, bool stamp) -> Pub {
-        keys[k] = key;
-        stamps[k] = stamp;
-        ++k;
-        if (k < kPack && !(key & kEndFlag)) return Pub::kOk;
-        const size_t cnt = k;
-        k = 0;
-        auto r = pr.Reserve(cnt * entry);
-        if (!r.ok()) return Pub::kError;
-        std::byte* at = r->data().data();
-        for (size_t i = 0; i < cnt; ++i) {
-          const uint32_t hdr[2] = {uint32_t(n), 0};
-          memcpy(at + i * entry, hdr, 8);
-          FillPayload(at + i * entry + 8, n, keys[i], 0);
-        }
-        const uint64_t now = NowNs();
-        for (size_t i = 0; i < cnt; ++i)
-          if (stamps[i]) Stamp(at + i * entry + 8, now);
-        return pr.Commit(*r).ok() ? Pub::kOk : Pub::kError;
-      });
-    }
-    if (!p.batch) {
+    if (!p.batch && !p.packed) {
       return c.Run([&](uint64_t key, bool stamp) -> Pub {
         const uint64_t t0 = timed_block ? NowNs() : 0;
         auto r = pr.Reserve(n);
@@ -122,33 +94,45 @@ class ShmringMech : public Mech {
         return pr.Commit(*r).ok() ? Pub::kOk : Pub::kError;
       });
     }
-    // Batched: claim 16 records at once, fill them, commit them together. The
-    // harness loop calls us once per record; we buffer the keys.
-    constexpr size_t kBatch = 16;
-    std::array<uint32_t, kBatch> lens;
+    // 16 messages per step: ReserveBatch (16 records claimed at once, committed
+    // together) or packed (the application packs them into one record). The harness
+    // loop calls us once per message; we buffer the keys.
+    std::array<uint32_t, kPack> lens;
     lens.fill(uint32_t(n));
-    std::array<uint64_t, kBatch> keys;
-    std::array<bool, kBatch> stamps;
+    std::array<uint64_t, kPack> keys;
+    std::array<bool, kPack> stamps;
     size_t k = 0;
-    auto flush = [&](size_t cnt) -> Pub {
-      auto b = pr.ReserveBatch(std::span<const uint32_t>(lens.data(), cnt));
-      if (!b.ok()) return Pub::kError;
-      for (size_t i = 0; i < cnt; ++i) FillPayload(b->data(i).data(), n, keys[i], 0);
+    // Fills message i at at(i), then stamps the stamped ones, just before the commit.
+    auto fill = [&](size_t cnt, auto at) {
+      for (size_t i = 0; i < cnt; ++i) FillPayload(at(i), n, keys[i], 0);
       const uint64_t now = NowNs();
       for (size_t i = 0; i < cnt; ++i)
-        if (stamps[i]) Stamp(b->data(i).data(), now);
+        if (stamps[i]) Stamp(at(i), now);
+    };
+    auto flush = [&](size_t cnt) -> Pub {
+      if (p.packed) {
+        const size_t entry = PackedEntry(n);
+        auto r = pr.Reserve(cnt * entry);
+        if (!r.ok()) return Pub::kError;
+        std::byte* base = r->data().data();
+        const uint32_t hdr[2] = {uint32_t(n), 0};
+        for (size_t i = 0; i < cnt; ++i) memcpy(base + i * entry, hdr, 8);
+        fill(cnt, [&](size_t i) { return base + i * entry + 8; });
+        return pr.Commit(*r).ok() ? Pub::kOk : Pub::kError;
+      }
+      auto b = pr.ReserveBatch(std::span<const uint32_t>(lens.data(), cnt));
+      if (!b.ok()) return Pub::kError;
+      fill(cnt, [&](size_t i) { return b->data(i).data(); });
       return pr.Commit(*b).ok() ? Pub::kOk : Pub::kError;
     };
     return c.Run([&](uint64_t key, bool stamp) -> Pub {
       keys[k] = key;
       stamps[k] = stamp;
       ++k;
-      if (k == kBatch || (key & kEndFlag)) {
-        const size_t cnt = k;
-        k = 0;
-        return flush(cnt);
-      }
-      return Pub::kOk;
+      if (k < kPack && !(key & kEndFlag)) return Pub::kOk;
+      const size_t cnt = k;
+      k = 0;
+      return flush(cnt);
     });
   }
 

@@ -61,7 +61,7 @@ struct Reader::Impl {
   }
   uint64_t Resync(uint64_t pos, uint64_t avail);
   bool HeadStuck(uint64_t pos);
-  bool TailWorthLoading(uint64_t pos);
+  uint64_t LoadTail();
   absl::StatusOr<std::span<const RecordView>> PollInPlace(size_t max);
   absl::StatusOr<std::span<const RecordView>> PollCopies(size_t max);
   absl::Status Commit();
@@ -170,15 +170,10 @@ bool Reader::Impl::HeadStuck(uint64_t pos) {
   return TryReclaimAt(r, pos, now - stuck_since);
 }
 
-// The reader is at the last tail it loaded: is a new load worth its cache miss
-// (spec/PROTOCOL.md §5.1)? Yes if a header names `pos` (a producer claimed it) or
-// none can (implicit padding); otherwise once per coarse clock tick, so that a
-// claim whose header was never written is still looked at (§5.4).
-bool Reader::Impl::TailWorthLoading(uint64_t pos) {
-  if (r.capacity - (pos & r.mask) < kRecordHeaderSize || poll_now != tail_loaded_at) return true;
-  // Acquire pairs with the producers' release publications of the word (as in Inspect).
-  const uint64_t w = r.header_at(pos).word.load(std::memory_order_acquire);
-  return (w & ~kStateMask) == (pos & ~kStateMask);
+// Acquire pairs with Claim's release CAS (the bound only; records are validated by their words).
+uint64_t Reader::Impl::LoadTail() {
+  tail_loaded_at = poll_now;
+  return r.control().tail.load(std::memory_order_acquire);
 }
 
 // The tail is loaded only when a record cannot prove it was claimed (spec/PROTOCOL.md
@@ -194,7 +189,9 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
     const uint64_t known = std::min<uint64_t>(tail - pos, r.capacity);  // claimed past pos, as far as we know
     const bool provable = r.checksums && !fresh;
     const uint64_t avail = provable ? r.capacity : known;
-    const Inspected in = avail == 0 ? Inspected{} : Inspect(r, pos, avail);
+    // Before a fresh tail, Inspect runs even with nothing known to be claimed: a
+    // header naming `pos` then comes back CORRUPT (past `avail`), which loads the tail.
+    const Inspected in = avail == 0 && fresh ? Inspected{} : Inspect(r, pos, avail);
     if (!fresh) {
       bool need_tail = false;
       switch (in.kind) {
@@ -206,18 +203,20 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
         case RecordKind::kAbandoned:
           need_tail = in.size > known;
           break;
-        case RecordKind::kNotReady:  // claimed (known > 0) but unwritten, or caught up
-          need_tail = known == 0 && TailWorthLoading(pos);
-          if (known == 0 && !need_tail) goto done;
+        case RecordKind::kNotReady:
+          // Claimed but unwritten (known > 0: §5.4 needs no tail), or no header names
+          // `pos`: caught up, unless a claim's header was never written, so look at the
+          // tail once per coarse tick; implicit padding has no header to name it.
+          if (known > 0) break;
+          if (r.capacity - (pos & r.mask) >= kRecordHeaderSize && poll_now == tail_loaded_at) goto done;
+          need_tail = true;
           break;
         case RecordKind::kCorrupt:  // judged against the real bound
           need_tail = true;
           break;
       }
       if (need_tail) {
-        // Acquire pairs with Claim's release CAS (the bound only; records are validated by their words).
-        tail = r.control().tail.load(std::memory_order_acquire);
-        tail_loaded_at = poll_now;
+        tail = LoadTail();
         fresh = true;
         continue;
       }
@@ -237,8 +236,7 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
       const uint64_t sum = SpeculativeLoad(h.checksum);  // read once
       if (r.checksums && sum != RecordChecksum(&h.len, in.len, pos)) {
         if (in.size > known) {  // unproven past the known tail: judge it against the real one
-          tail = r.control().tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
-          tail_loaded_at = poll_now;
+          tail = LoadTail();
           fresh = true;
           continue;
         }
