@@ -9,6 +9,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "shmring/producer.h"
 #include "shmring/reader.h"
@@ -127,6 +128,7 @@ void shmring_create_options_init(shmring_create_options* o) {
   o->stale_after_ms = d.stale_after_ms;
   o->evict_after_ms = d.evict_after_ms;
   o->unblock_after_ms = d.unblock_after_ms;
+  o->message_batches = d.message_batches;
 }
 
 int shmring_ring_create(const char* ring, const shmring_create_options* options, shmring_ring** out) {
@@ -157,6 +159,7 @@ int shmring_ring_create(const char* ring, const shmring_create_options* options,
     c.stale_after_ms = o.stale_after_ms;
     c.evict_after_ms = o.evict_after_ms;
     c.unblock_after_ms = o.unblock_after_ms;
+    c.message_batches = o.message_batches != 0;
     auto r = shmring::Ring::Create(ring, c);
     if (!r.ok()) return Fail(r.status());
     *out = new shmring_ring{std::move(*r)};
@@ -337,6 +340,20 @@ int shmring_producer_write(shmring_producer* p, const void* data, size_t len, ui
 }
 
 uint32_t shmring_producer_slot(const shmring_producer* p) { return p ? p->producer->slot() : 0; }
+
+int shmring_producer_write_messages(shmring_producer* p, const shmring_message* messages, size_t count) {
+  return Guard([&] {
+    if (p == nullptr) return NullArg("producer");
+    if (messages == nullptr && count != 0) return NullArg("messages");
+    std::vector<shmring::Message> ms(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (messages[i].data == nullptr && messages[i].len != 0) return NullArg("messages[i].data");
+      ms[i] = {std::span(static_cast<const std::byte*>(messages[i].data), messages[i].len), messages[i].type};
+    }
+    absl::Status s = p->producer->WriteMessages(ms);
+    return s.ok() ? Ok() : Fail(s);
+  });
+}
 
 // ---- readers ----
 

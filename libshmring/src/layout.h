@@ -1,4 +1,4 @@
-// The on-memory layout of a shmring ring, version 1.1.
+// The on-memory layout of a shmring ring, version 1.2.
 //
 // Every struct here mirrors a table in spec/LAYOUT.md; the static_asserts at
 // the bottom cite the section they check. Shared fields are std::atomic so that
@@ -14,7 +14,7 @@ namespace shmring::layout {
 
 inline constexpr uint64_t kMagic = 0x00474e49524d4853ull;  // "SHMRING\0" little-endian
 inline constexpr uint16_t kMajor = 1;
-inline constexpr uint16_t kMinor = 1;
+inline constexpr uint16_t kMinor = 2;
 
 // Feature bits (spec/LAYOUT.md §2.2). Unknown incompat bits refuse any attach,
 // unknown ro_compat bits refuse a read-write attach, unknown compat bits are ignored.
@@ -25,7 +25,10 @@ inline constexpr uint64_t kKnownCompat = kCompatChecksums;
 // only read, since a stale producer's claim can be reclaimed while it still writes.
 inline constexpr uint64_t kRoCompatFences = 1u << 0;
 inline constexpr uint64_t kKnownRoCompat = kRoCompatFences;
-inline constexpr uint64_t kKnownIncompat = 0;
+// Records may be message batches (spec/LAYOUT.md §6.4): a reader that does not know
+// the format would hand a whole batch to its application as one opaque record.
+inline constexpr uint64_t kIncompatMessageBatches = 1u << 0;
+inline constexpr uint64_t kKnownIncompat = kIncompatMessageBatches;
 
 inline constexpr uint64_t kPage = 4096;
 inline constexpr uint64_t kSuperblockSize = 4096;
@@ -207,11 +210,23 @@ struct RecordHeader {
   uint16_t type;               // 20
   uint16_t flags;              // 22
   uint32_t producer;           // 24 slot index | (slot generation & 0xffff) << 16
-  uint32_t reserved;           // 28
+  uint32_t messages;           // 28 batch records: number of messages (§6.4); otherwise 0
 };
+// Record header flags (spec/LAYOUT.md §6).
+inline constexpr uint16_t kFlagBatch = 1;  // the payload is a message batch (§6.4)
+
+// §6.4 Message entry: the payload of a batch record is a sequence of these, each
+// followed by its message's bytes and padded to 8.
+struct MessageHeader {
+  uint32_t len;    // 0 message bytes
+  uint16_t type;   // 4
+  uint16_t flags;  // 6 0 in version 1.2
+};
+inline constexpr uint64_t kMessageHeaderSize = 8;
 
 constexpr uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) & ~(kAlign - 1); }
 constexpr uint64_t RecordSize(uint64_t len) { return AlignUp(kRecordHeaderSize + len); }
+constexpr uint64_t MessageSize(uint64_t len) { return AlignUp(kMessageHeaderSize + len); }
 
 static_assert(sizeof(Superblock) == kSuperblockSize, "spec/LAYOUT.md §2: superblock is 4096 bytes");
 static_assert(offsetof(Superblock, capacity) == 40, "spec/LAYOUT.md §2");
@@ -249,6 +264,9 @@ static_assert(offsetof(GroupSlot, reader_waiting) == 224 && offsetof(GroupSlot, 
 static_assert(sizeof(RecordHeader) == kRecordHeaderSize, "spec/LAYOUT.md §6: record header is 32 bytes");
 static_assert(offsetof(RecordHeader, len) == 16, "spec/LAYOUT.md §6");
 static_assert(offsetof(RecordHeader, producer) == 24, "spec/LAYOUT.md §6");
+static_assert(offsetof(RecordHeader, messages) == 28, "spec/LAYOUT.md §6");
+static_assert(sizeof(MessageHeader) == kMessageHeaderSize && offsetof(MessageHeader, type) == 4,
+              "spec/LAYOUT.md §6.4: message entry header is 8 bytes");
 static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free,
               "spec/LAYOUT.md §1: shared atomics must be lock-free (address-free)");
 

@@ -155,6 +155,7 @@ absl::Status ValidateSuperblock(const Superblock& sb, uint64_t file_size, bool r
   out.max_record = sb.max_record;
   out.policy = static_cast<Policy>(sb.policy);
   out.checksums = (sb.compat & kCompatChecksums) != 0;
+  out.batches = (sb.incompat & kIncompatMessageBatches) != 0;
   out.max_producers = sb.max_producers;
   out.max_groups = sb.max_groups;
   out.producers_offset = sb.producers_offset;
@@ -250,6 +251,7 @@ absl::StatusOr<std::shared_ptr<Ring>> Ring::Create(std::string_view ring, const 
   sb->minor = kMinor;
   sb->superblock_size = kSuperblockSize;
   sb->compat = o.checksums ? kCompatChecksums : 0;
+  sb->incompat = o.message_batches ? kIncompatMessageBatches : 0;
   sb->ro_compat = kRoCompatFences;  // producers honour claim fences (spec/RECOVERY.md §3.7)
   sb->capacity = o.capacity;
   sb->max_record = uint32_t(max_record);
@@ -366,6 +368,7 @@ uint64_t Ring::capacity() const { return impl_->capacity; }
 uint32_t Ring::max_record() const { return impl_->max_record; }
 Policy Ring::policy() const { return impl_->policy; }
 bool Ring::checksums() const { return impl_->checksums; }
+bool Ring::message_batches() const { return impl_->batches; }
 bool Ring::read_only() const { return impl_->read_only; }
 
 std::string_view PolicyName(Policy p) {

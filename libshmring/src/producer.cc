@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "batch.h"
 #include "counter_journal.h"
 #include "fault.h"
 #include "producer_impl.h"
@@ -130,13 +131,13 @@ void Producer::Impl::WritePadding(uint64_t pos, uint64_t pad) {
   ph.word.store(pos | kPadding, std::memory_order_release);
 }
 
-void Producer::Impl::WriteBusy(uint64_t pos, uint32_t len, uint16_t type) {
+void Producer::Impl::WriteBusy(uint64_t pos, uint32_t len, uint16_t type, uint16_t flags, uint32_t messages) {
   RecordHeader& h = r.header_at(pos);
   SharedStore(h.len, len);
   SharedStore(h.type, type);
-  SharedStore(h.flags, 0);
+  SharedStore(h.flags, flags);
   SharedStore(h.producer, producer_id);
-  SharedStore(h.reserved, 0);
+  SharedStore(h.messages, messages);
   // Release pairs with Inspect's acquire: a reclaimer or an overwriting producer
   // that sees the busy word can trust the length.
   h.word.store(pos | kBusy, std::memory_order_release);
@@ -316,15 +317,28 @@ absl::StatusOr<BatchReservation> Producer::ReserveBatch(std::span<const uint32_t
 
 std::span<std::byte> BatchReservation::data(size_t i) const {
   if (owner_ == nullptr || i >= lens_.size()) return {};
+  Ring::Impl& r = owner_->impl_->r;
+  if (messages_) {  // message i of the one batch record
+    uint64_t off = kRecordHeaderSize + kMessageHeaderSize;
+    for (size_t k = 0; k < i; ++k) off += MessageSize(lens_[k]);
+    return {reinterpret_cast<std::byte*>(&r.header_at(pos_)) + off, lens_[i]};
+  }
   uint64_t at = pos_;
   for (size_t k = 0; k < i; ++k) at += RecordSize(lens_[k]);
-  Ring::Impl& r = owner_->impl_->r;
   return {reinterpret_cast<std::byte*>(&r.header_at(at)) + kRecordHeaderSize, lens_[i]};
 }
 
 absl::Status Producer::Commit(BatchReservation& b) {
   if (b.owner_ != this) return absl::FailedPreconditionError("commit: batch is not active on this producer");
   b.owner_ = nullptr;
+  if (b.messages_) {
+    uint64_t payload = 0;
+    for (uint32_t len : b.lens_) payload += MessageSize(len);
+    absl::Status s = impl_->CommitOne(b.pos_, uint32_t(payload));
+    impl_->ClearIntent();
+    impl_->MaybeWake();
+    return s;
+  }
   absl::Status first;
   uint64_t at = b.pos_;
   for (uint32_t len : b.lens_) {
@@ -346,10 +360,73 @@ void Producer::Abort(BatchReservation& b) {
   uint64_t at = b.pos_;
   for (uint32_t len : b.lens_) {
     impl_->AbortOne(at);
+    if (b.messages_) break;  // one record
     at += RecordSize(len);
   }
   impl_->ClearIntent();
   impl_->MaybeWake();
+}
+
+absl::StatusOr<uint64_t> Producer::Impl::ClaimMessages(uint64_t payload, size_t count, uint16_t type) {
+  if (outstanding) {
+    return absl::FailedPreconditionError("reserve: this producer already holds an uncommitted reservation");
+  }
+  if (!r.batches) {
+    Bump(slot.dropped, 1);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "ring ", r.path, " does not allow message batches (create it with message_batches / shmctl create --batches)"));
+  }
+  if (count == 0) return absl::InvalidArgumentError("empty message batch");
+  if (payload > r.max_record) {
+    Bump(slot.dropped, 1);
+    return absl::InvalidArgumentError(absl::StrCat("batch of ", count, " messages: ", payload,
+                                                   " bytes with entry headers, larger than the ring's max_record ",
+                                                   r.max_record));
+  }
+  auto pos = Claim(RecordSize(payload), options.block_timeout);
+  if (!pos.ok()) return pos.status();
+  WriteBusy(*pos, uint32_t(payload), type, kFlagBatch, uint32_t(count));
+  return pos;
+}
+
+absl::Status Producer::WriteMessages(std::span<const Message> messages) {
+  Impl& p = *impl_;
+  uint64_t payload = 0;
+  for (const Message& m : messages) payload += MessageSize(m.payload.size());
+  auto pos = p.ClaimMessages(payload, messages.size(), 0);  // each message has its own type
+  if (!pos.ok()) return pos.status();
+  p.outstanding = true;
+  std::byte* at = reinterpret_cast<std::byte*>(&p.r.header_at(*pos)) + kRecordHeaderSize;
+  for (const Message& m : messages) {
+    std::byte* bytes = WriteMessageHeader(at, uint32_t(m.payload.size()), m.type);
+    if (!m.payload.empty()) memcpy(bytes, m.payload.data(), m.payload.size());
+    at += MessageSize(m.payload.size());
+  }
+  absl::Status s = p.CommitOne(*pos, uint32_t(payload));
+  p.ClearIntent();
+  p.MaybeWake();
+  return s;
+}
+
+absl::StatusOr<BatchReservation> Producer::ReserveMessages(std::span<const uint32_t> lens, uint16_t type) {
+  Impl& p = *impl_;
+  uint64_t payload = 0;
+  for (uint32_t len : lens) payload += MessageSize(len);
+  auto pos = p.ClaimMessages(payload, lens.size(), type);
+  if (!pos.ok()) return pos.status();
+  std::byte* at = reinterpret_cast<std::byte*>(&p.r.header_at(*pos)) + kRecordHeaderSize;
+  for (uint32_t len : lens) {
+    (void)WriteMessageHeader(at, len, type);
+    at += MessageSize(len);
+  }
+  p.outstanding = true;
+  BatchReservation b;
+  b.owner_ = this;
+  b.pos_ = *pos;
+  b.type_ = type;
+  b.messages_ = true;
+  b.lens_.assign(lens.begin(), lens.end());
+  return b;
 }
 
 // ---- reservations ----
@@ -375,7 +452,7 @@ Reservation::~Reservation() {
 }
 
 BatchReservation::BatchReservation(BatchReservation&& o) noexcept
-    : owner_(o.owner_), pos_(o.pos_), type_(o.type_), lens_(std::move(o.lens_)) {
+    : owner_(o.owner_), pos_(o.pos_), type_(o.type_), messages_(o.messages_), lens_(std::move(o.lens_)) {
   o.owner_ = nullptr;
 }
 BatchReservation& BatchReservation::operator=(BatchReservation&& o) noexcept {
@@ -384,6 +461,7 @@ BatchReservation& BatchReservation::operator=(BatchReservation&& o) noexcept {
     owner_ = o.owner_;
     pos_ = o.pos_;
     type_ = o.type_;
+    messages_ = o.messages_;
     lens_ = std::move(o.lens_);
     o.owner_ = nullptr;
   }

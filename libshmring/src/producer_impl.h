@@ -30,8 +30,12 @@ struct Producer::Impl {
   // Claims `size` bytes (plus padding if they would cross the wrap). Returns the
   // record position. Counts a failure as `dropped`.
   absl::StatusOr<uint64_t> Claim(uint64_t size, std::chrono::nanoseconds timeout);
-  // Writes a busy header for a record of `len` bytes at `pos`.
-  void WriteBusy(uint64_t pos, uint32_t len, uint16_t type);
+  // Writes a busy header for a record of `len` bytes at `pos` (a batch record: flags
+  // kFlagBatch and its message count).
+  void WriteBusy(uint64_t pos, uint32_t len, uint16_t type, uint16_t flags = 0, uint32_t messages = 0);
+  // Checks and claims a batch record of `payload` bytes holding `count` messages;
+  // returns its position with the busy header written.
+  absl::StatusOr<uint64_t> ClaimMessages(uint64_t payload, size_t count, uint16_t type);
   absl::Status CommitOne(uint64_t pos, uint32_t len);
   void AbortOne(uint64_t pos);
   void ClearIntent();

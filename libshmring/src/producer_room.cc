@@ -125,7 +125,7 @@ void WriteSkips(Ring::Impl& r, uint64_t q, uint64_t end, uint32_t producer_id) {
     SharedStore(h.type, 0);
     SharedStore(h.flags, 0);
     SharedStore(h.producer, producer_id);
-    SharedStore(h.reserved, 0);
+    SharedStore(h.messages, 0);
     h.word.store(q | kSkip, std::memory_order_release);  // pairs with Inspect's acquire
     q += size;
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "batch.h"
 #include "doorbell.h"
 #include "fault.h"
 #include "groups.h"
@@ -39,6 +40,11 @@ struct Reader::Impl {
   uint64_t committed = 0;  // our view of the cursor position
   uint64_t next = 0;       // position after the last record returned
   std::vector<RecordView> views;
+  std::vector<BatchEntry> entries;  // scratch: the batch record being expanded
+  // A batch split by `max` (spec/PROTOCOL.md §5.6): its position, and how many of its
+  // messages earlier polls returned. Positions never repeat, so the pair cannot go stale.
+  uint64_t split_pos = ~uint64_t{0};
+  uint32_t split_done = 0;
   std::vector<std::byte> buf;  // overwrite policy: copies
   uint64_t pend_delivered = 0, pend_bytes = 0, pend_corrupt = 0, pend_abandoned = 0;
   uint64_t stuck_pos = 0, stuck_since = 0, last_reclaim_check = 0;
@@ -65,6 +71,12 @@ struct Reader::Impl {
   absl::StatusOr<std::span<const RecordView>> PollInPlace(size_t max);
   absl::StatusOr<std::span<const RecordView>> PollCopies(size_t max);
   absl::Status Commit();
+  // Appends views for a batch record's messages from `split_done` on (if it is the
+  // split one), as many as fit `max`. kMalformed: count it corrupt; kPartial: the
+  // batch did not fit and the poll stops at it; kWhole: all delivered.
+  enum class Expand { kMalformed, kPartial, kWhole };
+  Expand ExpandBatch(uint64_t pos, const std::byte* payload, uint32_t len, uint32_t count, const RecordView& proto,
+                     size_t max);
   void WakeProducers();
   void Disarm();
   bool Arm();
@@ -170,6 +182,29 @@ bool Reader::Impl::HeadStuck(uint64_t pos) {
   return TryReclaimAt(r, pos, now - stuck_since);
 }
 
+Reader::Impl::Expand Reader::Impl::ExpandBatch(uint64_t pos, const std::byte* payload, uint32_t len, uint32_t count,
+                                              const RecordView& proto, size_t max) {
+  if (!r.batches || !ParseBatch(payload, len, count, &entries)) return Expand::kMalformed;
+  const size_t from = pos == split_pos ? std::min<size_t>(split_done, entries.size()) : 0;
+  const size_t room = max > views.size() ? max - views.size() : 0;
+  const size_t left = entries.size() - from;
+  // Split only a batch that cannot fit a poll of its own: otherwise it waits for the next poll.
+  const size_t n = left <= room ? left : views.empty() ? room : 0;
+  for (size_t i = from; i < from + n; ++i) {
+    RecordView v = proto;
+    v.type = entries[i].type;
+    v.payload = {payload + entries[i].offset, entries[i].len};
+    views.push_back(v);
+  }
+  if (from + n < entries.size()) {
+    split_pos = pos;
+    split_done = uint32_t(from + n);
+    return Expand::kPartial;
+  }
+  split_pos = ~uint64_t{0};
+  return Expand::kWhole;
+}
+
 // Acquire pairs with Claim's release CAS (the bound only; records are validated by their words).
 uint64_t Reader::Impl::LoadTail() {
   tail_loaded_at = poll_now;
@@ -248,9 +283,19 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
         v.flags = SpeculativeLoad(h.flags);
         v.producer = SpeculativeLoad(h.producer);
         v.payload = {reinterpret_cast<const std::byte*>(&h) + kRecordHeaderSize, in.len};
-        views.push_back(v);
-        ++pend_delivered;
-        pend_bytes += in.len;
+        Expand e = Expand::kWhole;
+        if (v.flags & kFlagBatch) {
+          e = ExpandBatch(pos, v.payload.data(), in.len, SpeculativeLoad(h.messages), v, max);
+        } else {
+          views.push_back(v);
+        }
+        if (e == Expand::kPartial) break;  // the rest of this batch next time; the cursor stays before it
+        if (e == Expand::kMalformed) {
+          ++pend_corrupt;
+        } else {
+          ++pend_delivered;
+          pend_bytes += in.len;
+        }
       }
     } else if (in.kind == RecordKind::kAbandoned) {
       ++pend_abandoned;
@@ -271,6 +316,7 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     size_t at;     // offset of the copied header fields + payload in buf
     uint32_t len;  // validated by Inspect: the copy's own len field is not trusted
     uint64_t sum;
+    uint64_t end;  // position after this record
   };
   std::vector<Meta> metas;
   for (int attempt = 0; attempt < 64; ++attempt) {
@@ -282,8 +328,9 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     metas.clear();
     size_t used = 0;
     uint64_t pos = c, corrupt = 0, abandoned = 0;
+    size_t expect = 0;  // views the records copied so far will yield (batches: their message counts)
     SpeculativeReads speculative;  // validated by the cursor re-check and the journaled CAS below
-    while (metas.size() < max) {
+    while (expect < max) {
       const uint64_t avail = std::min<uint64_t>(tail - pos, r.capacity);
       if (avail == 0) break;
       const Inspected in = Inspect(r, pos, avail);
@@ -307,6 +354,13 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
         m.at = used;
         m.len = in.len;
         m.v.position = pos;
+        m.end = pos + in.size;
+        uint16_t flags;
+        uint32_t count;
+        memcpy(&flags, buf.data() + used + 6, 2);
+        memcpy(&count, buf.data() + used + 12, 4);
+        // A batch stops the walk once it fills `max`, so only the last record copied can be split.
+        expect += (flags & kFlagBatch) == 0 ? 1 : std::max<uint64_t>(1, count - (pos == split_pos ? split_done : 0));
         used += need;
         metas.push_back(m);
       } else if (in.kind == RecordKind::kAbandoned) {
@@ -322,6 +376,8 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     if (gs.cursor.load(std::memory_order_relaxed) != w) continue;
     views.clear();
     uint64_t delivered = 0, bytes = 0;
+    const uint64_t split_pos0 = split_pos;  // restored if the commit below fails: nothing was delivered
+    const uint32_t split_done0 = split_done;
     for (Meta& m : metas) {
       const std::byte* at = buf.data() + m.at;
       const uint32_t len = m.len;
@@ -334,13 +390,29 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
       memcpy(&m.v.flags, at + 6, 2);
       memcpy(&m.v.producer, at + 8, 4);
       m.v.payload = {at + 16, len};
-      views.push_back(m.v);
+      if (m.v.flags & kFlagBatch) {
+        uint32_t count;
+        memcpy(&count, at + 12, 4);
+        const Expand e = ExpandBatch(m.v.position, at + 16, len, count, m.v, max);
+        if (e == Expand::kMalformed) {
+          ++corrupt;
+          continue;
+        }
+        if (e == Expand::kPartial) {  // the last record copied: the cursor stays before it
+          pos = m.v.position;
+          break;
+        }
+      } else {
+        views.push_back(m.v);
+      }
       ++delivered;
       bytes += len;
     }
     uint64_t expected = w;
-    if (!JournaledCas(&expected, pos | (w & kCursorTagMask), delivered, bytes, corrupt, abandoned)) {
+    if (pos != c && !JournaledCas(&expected, pos | (w & kCursorTagMask), delivered, bytes, corrupt, abandoned)) {
       views.clear();
+      split_pos = split_pos0;
+      split_done = split_done0;
       continue;  // producers moved us meanwhile: they counted those records as overwritten
     }
     committed = next = pos;

@@ -27,6 +27,7 @@ struct Ring::Impl {
   uint32_t max_record = 0;
   Policy policy = Policy::kBlock;
   bool checksums = false;
+  bool batches = false;  // incompat MESSAGE_BATCHES: records may be message batches (spec/LAYOUT.md §6.4)
   uint32_t max_producers = 0, max_groups = 0;
   uint64_t producers_offset = 0, groups_offset = 0, data_offset = 0;
   uint64_t initial_position = 0;

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "batch.h"
 #include "groups.h"
 #include "liveness.h"
 #include "record.h"
@@ -64,6 +65,7 @@ VerifyReport Ring::Verify() const {
   rep.from = tail - oldest;
   rep.to = tail;
   uint64_t pos = rep.from;
+  std::vector<BatchEntry> entries;
   for (uint64_t steps = 0; pos != tail && steps <= r.capacity / kAlign; ++steps) {
     const uint64_t avail = tail - pos;
     const Inspected in = Inspect(r, pos, avail);
@@ -85,6 +87,18 @@ VerifyReport Ring::Verify() const {
         const uint64_t sum = SpeculativeLoad(in.hdr->checksum);
         if (r.checksums && sum != RecordChecksum(&in.hdr->len, in.len, pos)) {
           problem(absl::StrCat("position ", pos, ": checksum mismatch (stored 0x", absl::Hex(sum), ", len ", in.len, ")"));
+        }
+        if (SpeculativeLoad(in.hdr->flags) & kFlagBatch) {
+          const uint32_t count = SpeculativeLoad(in.hdr->messages);
+          const auto* payload = reinterpret_cast<const std::byte*>(in.hdr) + kRecordHeaderSize;
+          if (!r.batches) {
+            problem(absl::StrCat("position ", pos, ": a message batch in a ring without the MESSAGE_BATCHES feature"));
+          } else if (!ParseBatch(payload, in.len, count, &entries)) {
+            problem(absl::StrCat("position ", pos, ": malformed message batch (", count, " messages claimed in ",
+                                 in.len, " bytes; entries must fill the payload exactly, spec/LAYOUT.md §6.4)"));
+          } else {
+            rep.messages += count;
+          }
         }
         ++rep.records;
         rep.bytes += in.len;
@@ -115,6 +129,7 @@ std::vector<PeekedRecord> Ring::Peek(size_t max) const {
     oldest = tail - r.initial_position;
   }
   uint64_t pos = tail - oldest;
+  std::vector<BatchEntry> entries;
   SpeculativeReads speculative;  // producers may reuse what we copy: each copy is re-validated
   for (uint64_t steps = 0; pos != tail && out.size() < max && steps <= r.capacity / kAlign; ++steps) {
     const Inspected in = Inspect(r, pos, tail - pos);
@@ -133,8 +148,21 @@ std::vector<PeekedRecord> Ring::Peek(size_t max) const {
         rec.position = pos;
         memcpy(&rec.type, copy.data() + 4, 2);
         memcpy(&rec.producer, copy.data() + 8, 4);
-        rec.payload = copy.substr(16);
-        out.push_back(std::move(rec));
+        uint16_t flags;
+        uint32_t count;
+        memcpy(&flags, copy.data() + 6, 2);
+        memcpy(&count, copy.data() + 12, 4);
+        const auto* payload = reinterpret_cast<const std::byte*>(copy.data()) + 16;
+        if (!(flags & kFlagBatch)) {
+          rec.payload = copy.substr(16);
+          out.push_back(std::move(rec));
+        } else if (r.batches && ParseBatch(payload, in.len, count, &entries)) {  // one per message, up to max
+          for (size_t i = 0; i < entries.size() && out.size() < max; ++i) {
+            rec.type = entries[i].type;
+            rec.payload = copy.substr(16 + entries[i].offset, entries[i].len);
+            out.push_back(rec);
+          }
+        }
       }
     }
     pos += in.size;

@@ -31,7 +31,7 @@ static void test_errors(const char* missing) {
   CHECK(strcmp(shmring_status_name(SHMRING_NOT_FOUND), "NOT_FOUND") == 0);
   CHECK(strcmp(shmring_status_name(SHMRING_UNAUTHENTICATED), "UNAUTHENTICATED") == 0);
   CHECK(strcmp(shmring_status_name(99), "UNKNOWN") == 0);
-  CHECK(strcmp(shmring_version(), "1.0.0") == 0);
+  CHECK(strcmp(shmring_version(), "1.1.0") == 0);
 
   shmring_create_options o;
   shmring_create_options_init(&o);
@@ -176,6 +176,45 @@ static void test_roundtrip(const char* name) {
   shmring_reader_close(NULL);
 }
 
+/* Message batches: one record, one shmring_record per message (spec/LAYOUT.md §6.4). */
+static void test_messages(const char* name) {
+  shmring_create_options o;
+  shmring_create_options_init(&o);
+  CHECK(o.message_batches == 0);
+  const char* groups[] = {"g"};
+  o.capacity = 1 << 16;
+  o.groups = groups;
+  o.num_groups = 1;
+  o.message_batches = 1;
+  shmring_ring* ring = NULL;
+  CHECK_OK(shmring_ring_create(name, &o, &ring));
+  if (ring == NULL) return;
+  shmring_producer* p = NULL;
+  CHECK_OK(shmring_producer_attach(ring, NULL, &p));
+  const shmring_message ms[3] = {{"one", 3, 1}, {"", 0, 2}, {"three", 5, 3}};
+  CHECK_OK(shmring_producer_write_messages(p, ms, 3));
+  CHECK(shmring_producer_write_messages(p, NULL, 1) == SHMRING_INVALID_ARGUMENT);
+  shmring_reader* r = NULL;
+  CHECK_OK(shmring_reader_attach(ring, "g", NULL, &r));
+  shmring_record recs[2];
+  size_t n = 0;
+  CHECK_OK(shmring_reader_poll(r, recs, 2, &n)); /* max 2 < 3 messages: split over two polls */
+  CHECK(n == 2 && recs[0].len == 3 && memcmp(recs[0].data, "one", 3) == 0 && recs[1].type == 2);
+  CHECK((recs[0].flags & SHMRING_RECORD_BATCH) != 0 && recs[1].position == recs[0].position);
+  CHECK_OK(shmring_reader_poll(r, recs, 2, &n));
+  CHECK(n == 1 && recs[0].len == 5 && memcmp(recs[0].data, "three", 5) == 0 && recs[0].type == 3);
+  CHECK_OK(shmring_reader_commit(r));
+  shmring_stats st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  CHECK_OK(shmring_ring_stats(ring, &st));
+  CHECK(st.committed == 1); /* counters count records */
+  shmring_reader_close(r);
+  shmring_producer_close(p);
+  shmring_ring_close(ring);
+  shmring_ring_remove(name);
+}
+
 int main(void) {
   char name[64], missing[64];
   snprintf(name, sizeof name, "shmring-capi-test-%d", (int)getpid());
@@ -183,6 +222,7 @@ int main(void) {
   test_errors(missing);
   test_roundtrip(name);
   shmring_ring_remove(name);
+  test_messages(name);
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

@@ -129,6 +129,21 @@ wait "$reader" || fail "follow reader exited non-zero: $(cat "$WORK/conc.err")"
 [ "$(wc -l <"$WORK/conc.out")" -eq 2000 ] && pass "follow reader got all 2000 records" || fail "follow reader got $(wc -l <"$WORK/conc.out") lines"
 [ "$(sed -n '1p;2000p' "$WORK/conc.out" | cut -c1-12 | tr '\n' '|')" = "record 0 xxx|record 1999 |" ] && pass "records arrive in order" || fail "first/last: $(sed -n '1p;2000p' "$WORK/conc.out")"
 
+# --- message batches ----------------------------------------------------------------------
+M="$PFX-batches"
+expect 0 "$SHMCTL" create "$M" --capacity 64K --group g --batches
+contains "$WORK/out" "message batches allowed" "create --batches"
+expect 0 "$SHMCTL" write "$M" --count 100 --size 64 --batch 16
+contains "$WORK/err" "wrote 100 records (6400 bytes, as messages of 7 batch records)" "write --batch packs 16 per record"
+expect 0 "$SHMCTL" verify "$M"
+contains "$WORK/out" "records    7 " "verify counts batch records" && contains "$WORK/out" "100 messages in batch records" "verify counts their messages"
+expect 0 "$SHMCTL" stat "$M" --json
+json "$WORK/out" "'message_batches' in d['layout']['features'] and d['totals']['committed'] == 7" "stat shows the feature; counters count records"
+expect 0 "$SHMCTL" read "$M" --group g
+[ "$(wc -l <"$WORK/out")" -eq 100 ] && [ "$(sed -n '100p' "$WORK/out" | cut -c1-11)" = "record 99 x" ] && pass "read gets one line per message, in order" || fail "batch read: $(wc -l <"$WORK/out") lines"
+expect 1 "$SHMCTL" write "$C" --count 2 --size 8 --batch 2
+contains "$WORK/err" "create it with shmctl create --batches" "write --batch on a ring without batches says how to fix it"
+
 # --- a small reject ring drops and reports ----------------------------------------------
 J="$PFX-reject"
 expect 0 "$SHMCTL" create "$J" --capacity 4K --policy reject --group slow
@@ -144,7 +159,7 @@ json "$WORK/out" "d['totals']['dropped'] == $dropped and d['totals']['committed'
 expect 0 "$SHMCTL" ls
 contains "$WORK/out" "NAME" "ls prints a header"
 row=$(awk -v r="$R" '$1 == r' "$WORK/out")
-[ -n "$row" ] && echo "$row" | grep -q ' 1\.1 .*64 KiB' && pass "ls lists the ring with version and capacity" || fail "ls row for $R: '$row' in $(cat "$WORK/out")"
+[ -n "$row" ] && echo "$row" | grep -q ' 1\.2 .*64 KiB' && pass "ls lists the ring with version and capacity" || fail "ls row for $R: '$row' in $(cat "$WORK/out")"
 echo "$row" | grep -Eq 'no live participant for [0-9.]+(ms|s|m[0-9]+s)' && pass "ls says for how long a ring had no live participant" || fail "ls idle time for $R: '$row'"
 
 mkdir "$DIR"

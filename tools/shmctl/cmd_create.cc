@@ -17,6 +17,7 @@ int RunCreate(const std::vector<std::string>& argv) {
                               {"mode", true},
                               {"group", true},
                               {"no-checksums", false},
+                              {"batches", false},
                               {"max-producers", true},
                               {"max-groups", true},
                               {"stale-after", true},
@@ -44,6 +45,7 @@ int RunCreate(const std::vector<std::string>& argv) {
     for (absl::string_view name : absl::StrSplit(g, ',', absl::SkipEmpty())) o.groups.emplace_back(name);
   }
   o.checksums = !a.Has("no-checksums");
+  o.message_batches = a.Has("batches");
   if (auto v = a.Get("max-producers")) o.max_producers = uint32_t(ParseUint("max-producers", *v, UINT32_MAX));
   if (auto v = a.Get("max-groups")) o.max_groups = uint32_t(ParseUint("max-groups", *v, UINT32_MAX));
   if (auto v = a.Get("stale-after")) o.stale_after_ms = uint32_t(ParseUint("stale-after", *v, UINT32_MAX));
@@ -54,7 +56,8 @@ int RunCreate(const std::vector<std::string>& argv) {
   if (!r.ok()) return Fail(r.status());
   std::cout << "created ring " << (*r)->path() << ": capacity " << HumanBytes((*r)->capacity()) << ", max record "
             << (*r)->max_record() << " bytes, policy " << shmring::PolicyName((*r)->policy()) << ", groups "
-            << (o.groups.empty() ? "(none)" : absl::StrJoin(o.groups, ",")) << "\n";
+            << (o.groups.empty() ? "(none)" : absl::StrJoin(o.groups, ","))
+            << (o.message_batches ? ", message batches allowed" : "") << "\n";
   return kExitOk;
 }
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,17 +25,53 @@ using Clock = std::chrono::steady_clock;
 
 // What a write run did, reported on stderr at the end.
 struct WriteTally {
-  uint64_t written = 0, bytes = 0, failed = 0;
+  uint64_t written = 0, bytes = 0, failed = 0, batches = 0;
   absl::Status first_error;
 
-  void Record(const absl::Status& s, size_t len) {
+  void Record(const absl::Status& s, size_t len, uint64_t n = 1) {
     if (s.ok()) {
-      ++written;
+      written += n;
       bytes += len;
       return;
     }
-    if (failed++ == 0) first_error = s;
+    if (failed == 0) first_error = s;
+    failed += n;
   }
+};
+
+// --batch N: records are collected and written N at a time as one message batch
+// (Producer::WriteMessages, spec/LAYOUT.md §6.4).
+class Batcher {
+ public:
+  Batcher(shmring::Producer& p, WriteTally& t, size_t n, uint16_t type) : p_(p), t_(t), n_(n), type_(type) {}
+  void Add(std::string payload) {
+    if (n_ <= 1) {
+      t_.Record(p_.Write(payload, type_), payload.size());
+      return;
+    }
+    texts_.push_back(std::move(payload));
+    if (texts_.size() == n_) Flush();
+  }
+  void Flush() {
+    if (texts_.empty()) return;
+    std::vector<shmring::Message> ms;
+    size_t bytes = 0;
+    for (const std::string& s : texts_) {
+      ms.push_back({std::as_bytes(std::span(s.data(), s.size())), type_});
+      bytes += s.size();
+    }
+    const absl::Status st = p_.WriteMessages(ms);
+    t_.Record(st, bytes, texts_.size());
+    if (st.ok()) ++t_.batches;
+    texts_.clear();
+  }
+
+ private:
+  shmring::Producer& p_;
+  WriteTally& t_;
+  size_t n_;
+  uint16_t type_;
+  std::vector<std::string> texts_;
 };
 
 // Synthetic payload i of `size` bytes: "record <i> " then filler, cut to size.
@@ -65,8 +102,8 @@ std::string Hex(std::string_view bytes) {
 }  // namespace
 
 int RunWrite(const std::vector<std::string>& argv) {
-  const Args a = Args::Parse("write", argv,
-                             {{"count", true}, {"size", true}, {"rate", true}, {"type", true}, {"timeout", true}});
+  const Args a = Args::Parse(
+      "write", argv, {{"count", true}, {"size", true}, {"rate", true}, {"type", true}, {"timeout", true}, {"batch", true}});
   a.ExpectPositional(1, 1, "RING");
   const bool synthetic = a.Has("count") || a.Has("size");
   if (synthetic && !(a.Has("count") && a.Has("size"))) {
@@ -76,6 +113,8 @@ int RunWrite(const std::vector<std::string>& argv) {
   const uint64_t size = synthetic ? ParseSize("size", *a.Get("size")) : 0;
   const double rate = a.Has("rate") ? ParseRate("rate", *a.Get("rate")) : 0;
   const uint16_t type = a.Has("type") ? uint16_t(ParseUint("type", *a.Get("type"), UINT16_MAX)) : 0;
+  const size_t batch = a.Has("batch") ? size_t(ParseUint("batch", *a.Get("batch"), 1 << 20)) : 1;
+  if (batch == 0) throw UsageError("--batch 0: expected 1 or more records per batch");
   shmring::ProducerOptions po;
   if (auto v = a.Get("timeout")) {
     po.block_timeout = std::chrono::nanoseconds(int64_t(ParseSeconds("timeout", *v) * 1e9));
@@ -91,22 +130,28 @@ int RunWrite(const std::vector<std::string>& argv) {
   auto pace = [&](uint64_t i) {
     if (rate > 0) std::this_thread::sleep_until(start + std::chrono::duration<double>(double(i) / rate));
   };
+  if (batch > 1 && !(*ring)->message_batches()) {
+    return Fail(absl::StrCat("write --batch: ring ", (*ring)->path(),
+                             " does not allow message batches (create it with shmctl create --batches)"));
+  }
   InstallStopHandlers();
+  Batcher out(**producer, t, batch, type);
   if (synthetic) {
     for (uint64_t i = 0; i < count && !g_stop.load(); ++i) {
       pace(i);
-      const std::string payload = Synthetic(i, size);
-      t.Record((*producer)->Write(payload, type), payload.size());
+      out.Add(Synthetic(i, size));
     }
   } else {
     std::string line;
     for (uint64_t i = 0; !g_stop.load() && std::getline(std::cin, line); ++i) {
       pace(i);
-      t.Record((*producer)->Write(line, type), line.size());
+      out.Add(std::move(line));
     }
   }
-  std::cerr << "shmctl: wrote " << t.written << " records (" << t.bytes << " bytes) to " << (*ring)->path()
-            << ", dropped " << t.failed << "\n";
+  out.Flush();
+  std::cerr << "shmctl: wrote " << t.written << " records (" << t.bytes << " bytes";
+  if (batch > 1) std::cerr << ", as messages of " << t.batches << " batch records";
+  std::cerr << ") to " << (*ring)->path() << ", dropped " << t.failed << "\n";
   if (t.failed > 0) {
     std::cerr << "shmctl: first failure: " << t.first_error.message() << "\n";
     return kExitFail;

@@ -25,6 +25,7 @@ ordered_json VerifyJson(const std::string& ring_path, const shmring::VerifyRepor
       {"to", v.to},
       {"walked_bytes", v.to - v.from},
       {"records", v.records},
+      {"messages", v.messages},
       {"bytes", v.bytes},
       {"padding", v.padding},
       {"skipped", v.skipped},
@@ -43,7 +44,8 @@ std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
 void RenderVerifyText(const std::string& ring_path, const shmring::VerifyReport& v, std::ostream& out) {
   out << "ring       " << RingLabel(ring_path) << " (" << ring_path << ")\n"
       << "walked     positions " << v.from << " .. " << v.to << " (" << (v.to - v.from) << " bytes)\n"
-      << "records    " << v.records << " (" << v.bytes << " payload bytes)\n"
+      << "records    " << v.records << " (" << v.bytes << " payload bytes"
+      << (v.messages > 0 ? absl::StrCat("; ", v.messages, " messages in batch records") : std::string()) << ")\n"
       << "padding    " << v.padding << "\n"
       << "skipped    " << v.skipped << "\n"
       << "abandoned  " << v.abandoned << "\n"

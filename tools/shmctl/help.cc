@@ -28,7 +28,7 @@ constexpr std::string_view kRingNote =
 constexpr Page kPages[] = {
     {"create", "create a ring",
      "shmctl create RING --capacity SIZE [--policy block|reject|overwrite] [--max-record SIZE]\n"
-     "                   [--mode MODE] [--group NAME]... [--no-checksums] [--max-producers N]\n"
+     "                   [--mode MODE] [--group NAME]... [--no-checksums] [--batches] [--max-producers N]\n"
      "                   [--max-groups N] [--stale-after MS] [--evict-after MS] [--unblock-after MS]",
      "    Creates a new ring file (never overwrites an existing one) with the given consumer\n"
      "    groups, which all start at the first record. SIZE accepts K, M, G and T suffixes\n"
@@ -41,6 +41,9 @@ constexpr Page kPages[] = {
      "    --mode MODE           octal file mode; default 0600, 0660 to share with a group\n"
      "    --group NAME          a consumer group; repeat it or give a comma-separated list\n"
      "    --no-checksums        do not checksum records (XXH3 is on by default)\n"
+     "    --batches             allow message batches (many small messages in one record, one\n"
+     "                          checksum and commit for all; see write --batch). Libraries older\n"
+     "                          than ring layout 1.2 then refuse the ring\n"
      "    --max-producers N     producer slots, 1 .. 1024; default 64\n"
      "    --max-groups N        group slots, 1 .. 256; default 16\n"
      "    --stale-after MS      a heartbeat older than this is stale; default 5000\n"
@@ -52,8 +55,8 @@ constexpr Page kPages[] = {
      "    shmctl create logs --capacity 1M --group agent\n"
      "    shmctl create spans --capacity 64M --policy overwrite --mode 0660 --group otel,debug\n"},
     {"write", "write records to a ring (a producer)",
-     "shmctl write RING [--type T] [--rate R/s] [--timeout SECS]\n"
-     "shmctl write RING --count N --size SIZE [--type T] [--rate R/s] [--timeout SECS]",
+     "shmctl write RING [--type T] [--rate R/s] [--timeout SECS] [--batch N]\n"
+     "shmctl write RING --count N --size SIZE [--type T] [--rate R/s] [--timeout SECS] [--batch N]",
      "    Attaches as a producer and writes one record per line of standard input (the line\n"
      "    without its newline), or, with --count and --size, N synthetic records of SIZE bytes\n"
      "    (\"record <i> \" then 'x' filler). Reports on stderr how many records and bytes it wrote\n"
@@ -62,10 +65,14 @@ constexpr Page kPages[] = {
      "    --size SIZE           payload size of each synthetic record\n"
      "    --type T              record type, 0 .. 65535; default 0\n"
      "    --rate R/s            at most R records per second; default as fast as possible\n"
-     "    --timeout SECS        block policy: how long a write waits for room; default 5\n",
+     "    --timeout SECS        block policy: how long a write waits for room; default 5\n"
+     "    --batch N             write N records at a time as the messages of one batch record\n"
+     "                          (the ring needs create --batches); readers still get one record\n"
+     "                          per message. A refused batch drops all N; default 1\n",
      "    1 also when any record was dropped (ring full, record larger than max record).\n",
      "    printf 'hello\\nworld\\n' | shmctl write logs\n"
-     "    shmctl write logs --count 100000 --size 200 --rate 10000/s\n"},
+     "    shmctl write logs --count 100000 --size 200 --rate 10000/s\n"
+     "    shmctl write metrics --count 1000000 --size 64 --batch 16\n"},
     {"read", "read records of a consumer group",
      "shmctl read RING --group G [--follow] [--max N] [--timeout SECS] [--format text|hex|json|raw]",
      "    Becomes the reader of consumer group G and prints its records, committing the group's\n"
@@ -76,7 +83,8 @@ constexpr Page kPages[] = {
      "    checked against its checksum. --follow needs --group.\n",
      "    --group G             the consumer group to read as (required)\n"
      "    --follow              keep waiting for new records until interrupted (Ctrl-C)\n"
-     "    --max N               stop after N records\n"
+     "    --max N               stop after N records (a message batch that --max cuts is read\n"
+     "                          again whole by the next reader: the cursor never passes half of one)\n"
      "    --timeout SECS        stop after SECS without a new record; default 0 (stop when\n"
      "                          caught up), or never with --follow\n"
      "    --format F            text: one payload per line (default); raw: payloads back to back;\n"

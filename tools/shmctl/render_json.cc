@@ -61,6 +61,7 @@ std::string RenderStatJson(const RingStats& s) {
   ordered_json features = ordered_json::array();
   if (s.checksums) features.push_back("checksums");
   if (s.ro_compat & 1) features.push_back("fences");  // LAYOUT §2.2 ro_compat bit 0
+  if (s.incompat & 1) features.push_back("message_batches");  // LAYOUT §2.2 incompat bit 0
   ordered_json groups = ordered_json::array();
   for (const GroupStats& g : s.groups) groups.push_back(GroupJson(g));
   ordered_json producers = ordered_json::array();

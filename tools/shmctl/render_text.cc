@@ -114,6 +114,7 @@ std::string Features(const RingStats& s) {
   std::vector<std::string> names;
   if (s.checksums) names.push_back("checksums");
   if (s.ro_compat & 1) names.push_back("fences");  // LAYOUT §2.2 ro_compat bit 0
+  if (s.incompat & 1) names.push_back("message_batches");  // LAYOUT §2.2 incompat bit 0
   return absl::StrFormat("%s (compat 0x%x, ro_compat 0x%x, incompat 0x%x)",
                          names.empty() ? "none" : absl::StrJoin(names, ","), s.compat, s.ro_compat, s.incompat);
 }

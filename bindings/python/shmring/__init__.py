@@ -44,7 +44,7 @@ class _CreateOptions(ctypes.Structure):
                 ("num_groups", ctypes.c_uint32), ("groups", ctypes.POINTER(ctypes.c_char_p)),
                 ("initial_position", ctypes.c_uint64), ("stale_after_ms", ctypes.c_uint32),
                 ("evict_after_ms", ctypes.c_uint32), ("unblock_after_ms", ctypes.c_uint32),
-                ("reserved_", ctypes.c_uint32)]
+                ("message_batches", ctypes.c_int32)]
 
 
 class _Stats(ctypes.Structure):
@@ -54,6 +54,10 @@ class _Stats(ctypes.Structure):
                                                   "committed_bytes", "dropped", "aborted", "delivered",
                                                   "overwritten", "corrupt", "abandoned", "unblocked", "unblocks",
                                                   "evictions", "reclaims", "fence_skips")]
+
+
+class _Message(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("len", ctypes.c_size_t), ("type", ctypes.c_uint16)]
 
 
 class _ProducerOptions(ctypes.Structure):
@@ -100,6 +104,7 @@ for _name, _res, _args in [
     ("shmring_producer_reserve", _int, [_vp, _sz, _u16, _i64, _P(_Reservation)]),
     ("shmring_producer_commit", _int, [_vp]), ("shmring_producer_abort", _int, [_vp]),
     ("shmring_producer_write", _int, [_vp, _cp, _sz, _u16]), ("shmring_producer_slot", _u32, [_vp]),
+    ("shmring_producer_write_messages", _int, [_vp, _P(_Message), _sz]),
     ("shmring_reader_options_init", None, [_P(_ReaderOptions)]),
     ("shmring_reader_attach", _int, [_vp, _cp, _P(_ReaderOptions), _P(_vp)]),
     ("shmring_reader_close", None, [_vp]),
@@ -178,7 +183,7 @@ class Ring(_Handle):
         o.mode, o.checksums = mode, int(bool(checksums))
         names = (ctypes.c_char_p * max(len(groups), 1))(*[_b(g) for g in groups])
         o.groups, o.num_groups = ctypes.cast(names, ctypes.POINTER(ctypes.c_char_p)), len(groups)
-        for k, v in more.items():  # initial_position, stale_after_ms, evict_after_ms, unblock_after_ms
+        for k, v in more.items():  # initial_position, stale/evict/unblock_after_ms, message_batches
             setattr(o, k, v)
         h = ctypes.c_void_p()
         _check(_L.shmring_ring_create(_b(name), ctypes.byref(o), ctypes.byref(h)))
@@ -242,6 +247,17 @@ class Producer(_Handle):
     def write(self, data, type=0):
         data = bytes(data)
         _check(_L.shmring_producer_write(self.handle, data, len(data), type))
+
+    def write_messages(self, messages):
+        """Packs messages (bytes, or (bytes, type) pairs) into one record; a reader gets
+        one record per message. The ring must be created with message_batches=True."""
+        items = [(bytes(m), 0) if isinstance(m, (bytes, bytearray, memoryview)) else (bytes(m[0]), m[1])
+                 for m in messages]
+        arr = (_Message * max(len(items), 1))()
+        for i, (data, type_) in enumerate(items):
+            arr[i].data = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p) if data else None
+            arr[i].len, arr[i].type = len(data), type_
+        _check(_L.shmring_producer_write_messages(self.handle, arr, len(items)))
 
     def reserve(self, length, type=0, timeout=None):
         """Claims length bytes; returns a writable memoryview into the ring (valid until commit/abort)."""

@@ -49,6 +49,25 @@ class RingTest(unittest.TestCase):
         st = self.ring.stats()
         self.assertEqual((st["committed"], st["aborted"], st["delivered"]), (3, 1, 3))
 
+    def test_message_batches(self):
+        name = self.name + "-batches"
+        ring = shmring.Ring.create(name, capacity=1 << 16, groups=["g"], message_batches=True)
+        try:
+            with ring.producer() as p, ring.reader("g") as r:
+                p.write_messages([b"a", (b"bb", 7), b""])
+                recs = r.poll(max=2)  # split over two polls; the cursor passes the batch once whole
+                self.assertEqual([(x.type, x.data) for x in recs], [(0, b"a"), (7, b"bb")])
+                self.assertTrue(all(x.flags & 1 for x in recs))
+                self.assertEqual([x.data for x in r.poll()], [b""])
+                r.commit()
+            self.assertEqual((ring.stats()["committed"], ring.stats()["delivered"]), (1, 1))
+            with self.ring.producer() as p, self.assertRaises(shmring.ShmringError) as e:
+                p.write_messages([b"x"])  # self.ring was created without message_batches
+            self.assertEqual(e.exception.status, "FAILED_PRECONDITION")
+        finally:
+            ring.close()
+            shmring.Ring.remove(name)
+
     def test_errors(self):
         with self.assertRaises(shmring.ShmringError) as e:
             shmring.Ring.open(self.name + "-missing")

@@ -39,7 +39,8 @@ class Reservation {
   uint16_t type_ = 0;
 };
 
-// Several records claimed in one step (one tail CAS); committed together, in order.
+// Several records claimed in one step (one tail CAS), committed together, in order
+// (ReserveBatch); or one batch record of several messages (ReserveMessages).
 class BatchReservation {
  public:
   BatchReservation() = default;
@@ -56,7 +57,14 @@ class BatchReservation {
   Producer* owner_ = nullptr;
   uint64_t pos_ = 0;  // position of the first record
   uint16_t type_ = 0;
+  bool messages_ = false;  // one batch record (ReserveMessages): lens_ are its messages
   std::vector<uint32_t> lens_;  // our own copy: the ring's headers are not trusted
+};
+
+// One message of a batch record (Producer::WriteMessages).
+struct Message {
+  std::span<const std::byte> payload;
+  uint16_t type = 0;
 };
 
 struct ProducerOptions {
@@ -94,6 +102,19 @@ class Producer {
                                                               uint16_t type = 0);
   [[nodiscard]] absl::Status Commit(BatchReservation& b);
   void Abort(BatchReservation& b);
+
+  // Packs several messages into one record (spec/LAYOUT.md §6.4): one claim, one
+  // checksum, one commit for all of them; a reader gets one RecordView per message
+  // (all with the record's position and kRecordFlagBatch). Each message costs 8 bytes of
+  // entry header plus padding to 8; together they must fit max_record (else
+  // InvalidArgument). The ring must allow it (CreateOptions::message_batches, else
+  // FailedPrecondition). All or nothing; counters count records, so a batch that is
+  // written, dropped or delivered counts as one.
+  [[nodiscard]] absl::Status WriteMessages(std::span<const Message> messages);
+  // Zero-copy form: claims one batch record for messages of these lengths (all of
+  // `type`); write message i into data(i), then Commit or Abort.
+  [[nodiscard]] absl::StatusOr<BatchReservation> ReserveMessages(std::span<const uint32_t> lens,
+                                                                 uint16_t type = 0);
 
   [[nodiscard]] uint32_t slot() const;
 

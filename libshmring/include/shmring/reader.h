@@ -18,12 +18,15 @@ namespace shmring {
 // policies: valid until the next Poll/Commit) or into the reader's own copy
 // buffer (overwrite policy, where producers may reuse the space at any time).
 struct RecordView {
-  uint64_t position = 0;
+  uint64_t position = 0;  // of the record (the messages of one batch share it)
   uint16_t type = 0;
-  uint16_t flags = 0;
+  uint16_t flags = 0;     // kRecordFlagBatch: one message of a batch record
   uint32_t producer = 0;  // slot | (slot generation & 0xffff) << 16
   std::span<const std::byte> payload;
 };
+
+// RecordView::flags bit: the view is one message of a batch record (Producer::WriteMessages).
+inline constexpr uint16_t kRecordFlagBatch = 1;
 
 struct ReaderOptions {
   // true: each Poll first commits the batch the previous Poll returned.
@@ -49,7 +52,10 @@ class Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
-  // Up to `max` ready records (possibly none); never blocks. Under the overwrite
+  // Up to `max` ready records (possibly none); never blocks. A batch record yields
+  // one view per message; a batch larger than the room left is split across polls,
+  // but the cursor only passes it whole (a reader restarted mid-batch gets the whole
+  // batch again: spec/PROTOCOL.md §5.6). Under the overwrite
   // policy the batch is copied, validated and committed before it is returned.
   // A busy-polling consumer that keeps up with its producers does best to pause
   // briefly (~0.5 µs of `pause`) after a poll that returned fewer than `max`

@@ -20,7 +20,7 @@ namespace shmring {
 
 // The ring layout this library reads and writes (spec/LAYOUT.md §2).
 inline constexpr uint16_t kLayoutMajor = 1;
-inline constexpr uint16_t kLayoutMinor = 1;
+inline constexpr uint16_t kLayoutMinor = 2;
 
 // What a producer does when the slowest gating group leaves no room.
 enum class Policy : uint32_t {
@@ -39,6 +39,9 @@ struct CreateOptions {
   uint32_t max_groups = 16;     // 1 .. 256
   mode_t mode = 0600;           // file mode (0660 to share with a group)
   bool checksums = true;        // XXH3 per record
+  // Allows message batches (Producer::WriteMessages: many small messages in one
+  // record). Sets an incompat feature bit: libraries older than layout 1.2 refuse the ring.
+  bool message_batches = false;
   std::vector<std::string> groups;  // consumer groups created with the ring, starting at initial_position
   uint64_t initial_position = 0;    // first position (a multiple of 8); tests start near 2^64
   uint32_t stale_after_ms = 5000;   // heartbeat older than this: stale
@@ -56,11 +59,12 @@ struct RingStats;  // stats.h
 struct VerifyReport {
   uint64_t from = 0, to = 0;  // positions walked: oldest group cursor .. tail
   uint64_t records = 0, bytes = 0, padding = 0, skipped = 0, abandoned = 0, in_flight = 0;
+  uint64_t messages = 0;  // messages inside the batch records among `records` (spec/LAYOUT.md §6.4)
   std::vector<std::string> problems;  // each names the position or slot and what was wrong
   [[nodiscard]] bool ok() const { return problems.empty(); }
 };
 
-// One record copied by Ring::Peek.
+// One record copied by Ring::Peek (one per message of a batch record).
 struct PeekedRecord {
   uint64_t position = 0;
   uint16_t type = 0;
@@ -119,6 +123,7 @@ class Ring {
   [[nodiscard]] uint32_t max_record() const;
   [[nodiscard]] Policy policy() const;
   [[nodiscard]] bool checksums() const;
+  [[nodiscard]] bool message_batches() const;
   [[nodiscard]] bool read_only() const;
 
   struct Impl;  // libshmring/src/ring_impl.h

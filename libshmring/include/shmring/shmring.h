@@ -16,7 +16,7 @@ extern "C" {
 #endif
 
 #define SHMRING_VERSION_MAJOR 1
-#define SHMRING_VERSION_MINOR 0
+#define SHMRING_VERSION_MINOR 1
 #define SHMRING_VERSION_PATCH 0
 
 /* Status codes: the same numbers as absl::StatusCode (and gRPC). */
@@ -77,7 +77,7 @@ typedef struct shmring_create_options {
   uint32_t stale_after_ms;   /* default 5000 */
   uint32_t evict_after_ms;   /* default 10000 */
   uint32_t unblock_after_ms; /* default 30000 */
-  uint32_t reserved_;
+  int32_t message_batches;   /* nonzero: allow shmring_producer_write_messages (layout 1.2; default 0) */
 } shmring_create_options;
 
 /* Fills the defaults and struct_size. */
@@ -172,6 +172,21 @@ int shmring_producer_abort(shmring_producer* producer);
 int shmring_producer_write(shmring_producer* producer, const void* data, size_t len, uint16_t type);
 uint32_t shmring_producer_slot(const shmring_producer* producer);
 
+/* One message of a batch (shmring_producer_write_messages). */
+typedef struct shmring_message {
+  const void* data;
+  size_t len;
+  uint16_t type;
+} shmring_message;
+
+/* Since 1.1 (SHMRING_1.1; ring layout 1.2). Packs count messages into one record: one claim, one checksum, one
+ * commit; readers get one shmring_record per message (all with the record's
+ * position and flags & SHMRING_RECORD_BATCH). Each message costs 8 bytes plus
+ * padding to 8; together they must fit max_record (INVALID_ARGUMENT). The ring
+ * must be created with message_batches (FAILED_PRECONDITION). All or nothing;
+ * counters count records (a batch is one). */
+int shmring_producer_write_messages(shmring_producer* producer, const shmring_message* messages, size_t count);
+
 /* ---- readers ---- */
 
 typedef struct shmring_reader_options {
@@ -183,8 +198,12 @@ typedef struct shmring_reader_options {
 
 void shmring_reader_options_init(shmring_reader_options* options);
 
-/* One delivered record; data is valid until the reader's next poll, wait,
- * commit or close. */
+/* shmring_record.flags bit: one message of a batch record. */
+#define SHMRING_RECORD_BATCH 1u
+
+/* One delivered record (or message of a batch record); data is valid until the
+ * reader's next poll, wait, commit or close. A batch with more messages than max is
+ * returned over several polls; the cursor passes it only once it is returned whole. */
 typedef struct shmring_record {
   const void* data;
   size_t len;
