@@ -154,19 +154,19 @@ sh64 = med([r["rec_per_s"] for r in tp("shmring", 64)])
 sb64 = med([r["rec_per_s"] for r in tp("shmring-batch", 64)])
 t.append(("64 B ≥ 50 M records/s (Reserve/Commit)", fmt_rate(sh64) + "/s", verdict(sh64 >= 50e6)))
 t.append(("64 B ≥ 50 M records/s (ReserveBatch 16)", fmt_rate(sb64) + "/s", verdict(sb64 >= 50e6)))
-sp64 = med([r["rec_per_s"] for r in tp("shmring-packed", 64)])
+sp64 = med([r["rec_per_s"] for r in tp("shmring-messages", 64)])
 if sp64 == sp64:
-    t.append(("64 B ≥ 50 M messages/s, 16 packed per record by the application (shmring-packed)",
+    t.append(("64 B ≥ 50 M messages/s, 16 per batch record (ReserveMessages; one RecordView each)",
               fmt_rate(sp64) + "/s", verdict(sp64 >= 50e6)))
 r_uds = med(ratios.get(("uds-stream", 64), []))
 t.append(("64 B ≥ 20× UDS stream (Reserve/Commit; same rep, same placement)", f"{r_uds:.1f}×", verdict(r_uds >= 20)))
 rb = same_rep_ratio("shmring-batch", "uds-stream", 64)
 t.append(("64 B ≥ 20× UDS stream (ReserveBatch 16; same rep, same placement)", f"{med(rb):.1f}×" if rb else "-",
           verdict(med(rb) >= 20) if rb else "not determined"))
-rp = same_rep_ratio("shmring-packed", "uds-stream", 64)
+rp = same_rep_ratio("shmring-messages", "uds-stream", 64)
 if rp:
-    t.append(("64 B ≥ 20× UDS stream (16 packed per record; same rep, same placement)", f"{med(rp):.1f}×", verdict(med(rp) >= 20)))
-for m in ("shmring", "shmring-batch", "shmring-packed"):
+    t.append(("64 B ≥ 20× UDS stream (16 messages per batch record; same rep, same placement)", f"{med(rp):.1f}×", verdict(med(rp) >= 20)))
+for m in ("shmring", "shmring-batch", "shmring-messages"):
     rr = same_rep_ratio(m, "bare-ring", 64)
     if rr:
         t.append((f"{m} / bare SPSC ring at 64 B (the physical reference; reported)", f"{100*med(rr):.0f}%", "reported"))

@@ -94,6 +94,7 @@ inline shmring::CreateOptions TemplateOptions(shmring::Policy policy, bool check
   o.max_producers = kProducers;
   o.max_groups = kGroups;
   o.groups = {"a", "b"};
+  o.message_batches = true;  // records may be message batches: the readers' batch parsing is fuzzed too
   return o;
 }
 

@@ -45,6 +45,19 @@ std::string Payload(uint64_t seq, size_t len) {
   return p;
 }
 
+// n message batches of 1..8 messages of `len` bytes (0: varied), one record each.
+void WriteBatches(const std::shared_ptr<Ring>& ring, int n, size_t len, uint64_t* seq) {
+  auto p = Producer::Attach(ring);
+  Check(p.status(), "producer attach");
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> texts;
+    std::vector<Message> ms;
+    for (int k = 0; k <= (i + *seq) % 8; ++k) texts.push_back(Payload(++*seq, len ? len : 16 + (*seq * 7) % 60));
+    for (const std::string& t : texts) ms.push_back({std::as_bytes(std::span(t.data(), t.size())), uint16_t(i)});
+    Check((*p)->WriteMessages(ms), "write messages");
+  }
+}
+
 // A ring scenario: build it, then save it for every target.
 struct Scenario {
   std::string name;
@@ -215,6 +228,17 @@ int main(int argc, char** argv) {
     WriteN(r, 2, 80, &seq);
   });
 
+  // Message batches (spec/LAYOUT.md §6.4), mixed with plain records, over the wrap.
+  Build({"message_batches"}, true, [&](auto& r) {
+    WriteBatches(r, 6, 0, &seq);
+    WriteN(r, 2, 40, &seq);
+    WriteBatches(r, 2, 24, &seq);
+  });
+  Build({"message_batches_laps", Policy::kOverwrite}, false, [&](auto& r) {
+    for (int lap = 0; lap < 3; ++lap) WriteBatches(r, 8, 0, &seq);
+  });
+  Build({"message_batches_nosum", Policy::kReject, false}, false, [&](auto& r) { WriteBatches(r, 5, 0, &seq); });
+
   // attach: broken files.
   Put("attach", "tiny", std::vector<uint8_t>(16, 0x5a));
   {
@@ -237,6 +261,7 @@ int main(int argc, char** argv) {
         v.insert(v.end(), {5, 63});                       // poll
         if (i % 3 == 2) v.insert(v.end(), {7, 4, 0, 16, 7, 0, 0xff});  // corrupt a data byte
         if (i % 4 == 3) v.insert(v.end(), {9});           // stats + verify
+        v.insert(v.end(), {11, 3, 20, 40, 60, 80, 1});    // message batch of 4, commit
       }
       v.insert(v.end(), {6, 8, 10, 5, 63});
       return v;

@@ -258,7 +258,7 @@ class OpsRun {
   }
 
   void Step() {
-    switch (in_.ConsumeIntegralInRange<uint8_t>(0, 10)) {
+    switch (in_.ConsumeIntegralInRange<uint8_t>(0, 11)) {
       case 0: {  // write
         SettleHeld(true);
         const uint32_t len = Len();
@@ -307,6 +307,25 @@ class OpsRun {
       case 8: (void)ring_->Recover(); break;
       case 9: (void)ring_->Stats(); (void)ring_->Verify(); break;
       case 10: AttachReader(); break;  // a new reader takes the group over
+      case 11: {  // message batch: one record, one delivered view per message
+        SettleHeld(true);
+        std::vector<uint32_t> lens(in_.ConsumeIntegralInRange<size_t>(1, 6));
+        for (auto& l : lens) l = in_.ConsumeIntegralInRange<uint32_t>(kMinSelfChecked, 120);  // may pass max_record
+        auto b = producer_->ReserveMessages(lens);
+        if (!b.ok()) break;
+        std::vector<uint64_t> seqs;
+        for (size_t i = 0; i < b->size(); ++i) {
+          seqs.push_back(++seq_);
+          FillPayload(reinterpret_cast<uint8_t*>(b->data(i).data()), b->data(i).size(), seqs.back());
+        }
+        if (in_.ConsumeBool()) {
+          for (size_t i = 0; i < seqs.size(); ++i) committed_[seqs[i]] = lens[i];
+          (void)producer_->Commit(*b);
+        } else {
+          producer_->Abort(*b);
+        }
+        break;
+      }
     }
   }
 

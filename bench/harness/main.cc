@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
     printf("# suite lat: 1->1, paced at one record per 100 us, every record stamped (one-way latency)\n");
     std::vector<Variant> lv = vs;
     lv.erase(std::remove_if(lv.begin(), lv.end(),
-                            [](const Variant& v) { return v.label == "shmring-batch" || v.label == "shmring-packed"; }),
+                            [](const Variant& v) { return v.label == "shmring-batch" || v.label == "shmring-messages"; }),
              lv.end());
     for (auto it = lv.begin(); it != lv.end(); ++it) {
       if (it->label == "shmring") {

@@ -27,7 +27,7 @@ struct Params {
   uint64_t work_ns = 0;       // consumer busy work per record (overload: mu = 1 / work_ns)
   bool checksums = true;
   bool batch = false;         // shmring: ReserveBatch of 16
-  bool packed = false;        // shmring: 16 messages packed by the application into one record
+  bool messages = false;      // shmring: 16 messages per batch record (ReserveMessages)
   std::string policy = "block";  // shmring: block / reject / overwrite
   uint64_t capacity = 0;      // ring / queue bytes (0: chosen from size)
   uint64_t depth = 0;         // peers' queue depth in records (0: what the ring holds)

@@ -1,4 +1,5 @@
-// shmring through its public C++ API: Producer::Reserve/Commit (or ReserveBatch),
+// shmring through its public C++ API: Producer::Reserve/Commit (or ReserveBatch, or
+// ReserveMessages: 16 messages in one batch record),
 // Reader::Poll (busy), Reader::Wait (futex park) or epoll on Reader::DoorbellFd.
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -29,16 +30,15 @@ class ShmringMech : public Mech {
     return "capacity " + std::to_string(Capacity(p) >> 10) + " KiB, policy " + p.policy + ", checksums " +
            (p.checksums ? "on" : "off") + ", consumer " + p.wait +
            (p.batch    ? ", ReserveBatch(16)"
-            : p.packed ? ", 16 messages packed per record ([u32 len][u32 0][payload, padded to 8] each; one Reserve/Commit)"
+            : p.messages ? ", ReserveMessages(16): 16 messages per batch record (one claim, checksum, commit; one RecordView each)"
                        : ", Reserve/Commit") +
            ", Poll(max 256)";
   }
-  // Packed: 16 messages of up to 1 KiB fit one record of the same 1 MiB ring.
+  // Messages: 16 of up to 1 KiB fit one record of the same 1 MiB ring.
   bool Supports(const Params& p) const override {
-    return p.producers <= kMaxProcs && p.groups <= kMaxProcs && (!p.packed || p.size <= 1024);
+    return p.producers <= kMaxProcs && p.groups <= kMaxProcs && (!p.messages || p.size <= 1024);
   }
-  static constexpr size_t kPack = 16;  // messages per ReserveBatch or per packed record
-  static size_t PackedEntry(size_t n) { return 8 + ((n + 7) & ~size_t{7}); }
+  static constexpr size_t kPack = 16;  // messages per ReserveBatch or per batch record
 
   static uint64_t Capacity(const Params& p) {
     if (p.capacity) return p.capacity;
@@ -51,6 +51,7 @@ class ShmringMech : public Mech {
     shmring::CreateOptions o;
     o.capacity = Capacity(p);
     o.checksums = p.checksums;
+    o.message_batches = p.messages;
     auto pol = shmring::ParsePolicy(p.policy);
     if (!pol.ok()) return std::string(pol.status().message());
     o.policy = *pol;
@@ -79,7 +80,7 @@ class ShmringMech : public Mech {
     const Params& p = c.params();
     const size_t n = p.size;
     const bool timed_block = p.series;
-    if (!p.batch && !p.packed) {
+    if (!p.batch && !p.messages) {
       return c.Run([&](uint64_t key, bool stamp) -> Pub {
         const uint64_t t0 = timed_block ? NowNs() : 0;
         auto r = pr.Reserve(n);
@@ -95,7 +96,7 @@ class ShmringMech : public Mech {
       });
     }
     // 16 messages per step: ReserveBatch (16 records claimed at once, committed
-    // together) or packed (the application packs them into one record). The harness
+    // together) or ReserveMessages (one batch record of 16 messages). The harness
     // loop calls us once per message; we buffer the keys.
     std::array<uint32_t, kPack> lens;
     lens.fill(uint32_t(n));
@@ -110,17 +111,8 @@ class ShmringMech : public Mech {
         if (stamps[i]) Stamp(at(i), now);
     };
     auto flush = [&](size_t cnt) -> Pub {
-      if (p.packed) {
-        const size_t entry = PackedEntry(n);
-        auto r = pr.Reserve(cnt * entry);
-        if (!r.ok()) return Pub::kError;
-        std::byte* base = r->data().data();
-        const uint32_t hdr[2] = {uint32_t(n), 0};
-        for (size_t i = 0; i < cnt; ++i) memcpy(base + i * entry, hdr, 8);
-        fill(cnt, [&](size_t i) { return base + i * entry + 8; });
-        return pr.Commit(*r).ok() ? Pub::kOk : Pub::kError;
-      }
-      auto b = pr.ReserveBatch(std::span<const uint32_t>(lens.data(), cnt));
+      const std::span<const uint32_t> these(lens.data(), cnt);
+      auto b = p.messages ? pr.ReserveMessages(these) : pr.ReserveBatch(these);
       if (!b.ok()) return Pub::kError;
       fill(cnt, [&](size_t i) { return b->data(i).data(); });
       return pr.Commit(*b).ok() ? Pub::kOk : Pub::kError;
@@ -182,22 +174,11 @@ class ShmringMech : public Mech {
         continue;
       }
       bool more = true;
-      for (const auto& rec : *b) {
-        if (p.packed) {  // unpack: [u32 len][u32 0][payload, padded to 8] ...
-          const std::byte* at = rec.payload.data();
-          const std::byte* end = at + rec.payload.size();
-          while (more && at < end) {
-            uint32_t len;
-            if (end - at < 8) return "packed record: a truncated message header";
-            memcpy(&len, at, 4);
-            if (size_t(end - at) < PackedEntry(len)) return "packed record: a message longer than its record";
-            more = c.OnRecord(at + 8, len);
-            at += PackedEntry(len);
-          }
-        } else if (!c.OnRecord(rec.payload.data(), rec.payload.size())) {
+      for (const auto& rec : *b) {  // a batch record arrives as one view per message
+        if (!c.OnRecord(rec.payload.data(), rec.payload.size())) {
           more = false;
+          break;
         }
-        if (!more) break;
       }
       if (!more) break;
       if (p.wait == "poll" && !shared_cpu) IdleAfterPoll(b->size(), 256);

@@ -122,7 +122,7 @@ std::vector<Variant> AllVariants() {
   v.push_back({"shmring", MakeShmring, nullptr});
   v.push_back({"shmring-batch", MakeShmring, [](Params& p) { p.batch = true; }});
   v.push_back({"shmring-nocsum", MakeShmring, [](Params& p) { p.checksums = false; }});
-  v.push_back({"shmring-packed", MakeShmring, [](Params& p) { p.packed = true; }});
+  v.push_back({"shmring-messages", MakeShmring, [](Params& p) { p.messages = true; }});
   v.push_back({"bare-ring", MakeBareRing, nullptr});
   v.push_back({"uds-stream", MakeUdsStream, nullptr});
   v.push_back({"uds-seqpacket", MakeUdsSeqpacket, nullptr});
