@@ -309,62 +309,54 @@ absl::StatusOr<BatchReservation> Producer::ReserveBatch(std::span<const uint32_t
   p.outstanding = true;
   BatchReservation b;
   b.owner_ = this;
+  b.base_ = reinterpret_cast<std::byte*>(&p.r.header_at(*pos));
   b.pos_ = *pos;
   b.type_ = type;
-  b.lens_.assign(lens.begin(), lens.end());
-  return b;
-}
-
-std::span<std::byte> BatchReservation::data(size_t i) const {
-  if (owner_ == nullptr || i >= lens_.size()) return {};
-  Ring::Impl& r = owner_->impl_->r;
-  if (messages_) {  // message i of the one batch record
-    uint64_t off = kRecordHeaderSize + kMessageHeaderSize;
-    for (size_t k = 0; k < i; ++k) off += MessageSize(lens_[k]);
-    return {reinterpret_cast<std::byte*>(&r.header_at(pos_)) + off, lens_[i]};
+  b.parts_ = std::move(p.spare_parts);
+  b.parts_.clear();
+  uint64_t off = kRecordHeaderSize;
+  for (uint32_t len : lens) {
+    b.parts_.push_back({off, len});
+    off += RecordSize(len);
   }
-  uint64_t at = pos_;
-  for (size_t k = 0; k < i; ++k) at += RecordSize(lens_[k]);
-  return {reinterpret_cast<std::byte*>(&r.header_at(at)) + kRecordHeaderSize, lens_[i]};
+  return b;
 }
 
 absl::Status Producer::Commit(BatchReservation& b) {
   if (b.owner_ != this) return absl::FailedPreconditionError("commit: batch is not active on this producer");
   b.owner_ = nullptr;
-  if (b.messages_) {
-    uint64_t payload = 0;
-    for (uint32_t len : b.lens_) payload += MessageSize(len);
-    absl::Status s = impl_->CommitOne(b.pos_, uint32_t(payload));
-    impl_->ClearIntent();
-    impl_->MaybeWake();
-    return s;
-  }
   absl::Status first;
-  uint64_t at = b.pos_;
-  for (uint32_t len : b.lens_) {
-    if (first.ok()) {
-      first = impl_->CommitOne(at, len);
-    } else {
-      impl_->AbortOne(at);  // after a failed commit, the rest of the batch is aborted, never left busy
+  if (b.messages_) {  // one record: its payload ends after the last message's padding
+    const BatchReservation::Part& last = b.parts_.back();
+    first = impl_->CommitOne(b.pos_, uint32_t(last.offset - kMessageHeaderSize + MessageSize(last.len) -
+                                              kRecordHeaderSize));
+  } else {
+    for (const BatchReservation::Part& part : b.parts_) {
+      const uint64_t at = b.pos_ + part.offset - kRecordHeaderSize;
+      if (first.ok()) {
+        first = impl_->CommitOne(at, part.len);
+      } else {
+        impl_->AbortOne(at);  // after a failed commit, the rest of the batch is aborted, never left busy
+      }
     }
-    at += RecordSize(len);
   }
   impl_->ClearIntent();
   impl_->MaybeWake();
+  impl_->spare_parts = std::move(b.parts_);
   return first;
 }
 
 void Producer::Abort(BatchReservation& b) {
   if (b.owner_ != this) return;
   b.owner_ = nullptr;
-  uint64_t at = b.pos_;
-  for (uint32_t len : b.lens_) {
-    impl_->AbortOne(at);
-    if (b.messages_) break;  // one record
-    at += RecordSize(len);
+  if (b.messages_) {
+    impl_->AbortOne(b.pos_);  // one record
+  } else {
+    for (const BatchReservation::Part& part : b.parts_) impl_->AbortOne(b.pos_ + part.offset - kRecordHeaderSize);
   }
   impl_->ClearIntent();
   impl_->MaybeWake();
+  impl_->spare_parts = std::move(b.parts_);
 }
 
 absl::StatusOr<uint64_t> Producer::Impl::ClaimMessages(uint64_t payload, size_t count, uint16_t type) {
@@ -398,8 +390,8 @@ absl::Status Producer::WriteMessages(std::span<const Message> messages) {
   p.outstanding = true;
   std::byte* at = reinterpret_cast<std::byte*>(&p.r.header_at(*pos)) + kRecordHeaderSize;
   for (const Message& m : messages) {
-    std::byte* bytes = WriteMessageHeader(at, uint32_t(m.payload.size()), m.type);
-    if (!m.payload.empty()) memcpy(bytes, m.payload.data(), m.payload.size());
+    WriteMessageHeader(at, uint32_t(m.payload.size()), m.type);
+    if (!m.payload.empty()) memcpy(at + kMessageHeaderSize, m.payload.data(), m.payload.size());
     at += MessageSize(m.payload.size());
   }
   absl::Status s = p.CommitOne(*pos, uint32_t(payload));
@@ -414,18 +406,21 @@ absl::StatusOr<BatchReservation> Producer::ReserveMessages(std::span<const uint3
   for (uint32_t len : lens) payload += MessageSize(len);
   auto pos = p.ClaimMessages(payload, lens.size(), type);
   if (!pos.ok()) return pos.status();
-  std::byte* at = reinterpret_cast<std::byte*>(&p.r.header_at(*pos)) + kRecordHeaderSize;
-  for (uint32_t len : lens) {
-    (void)WriteMessageHeader(at, len, type);
-    at += MessageSize(len);
-  }
   p.outstanding = true;
   BatchReservation b;
   b.owner_ = this;
   b.pos_ = *pos;
   b.type_ = type;
   b.messages_ = true;
-  b.lens_.assign(lens.begin(), lens.end());
+  b.base_ = reinterpret_cast<std::byte*>(&p.r.header_at(*pos));
+  b.parts_ = std::move(p.spare_parts);
+  b.parts_.resize(lens.size());
+  uint64_t off = kRecordHeaderSize;
+  for (size_t i = 0; i < lens.size(); ++i) {
+    WriteMessageHeader(b.base_ + off, lens[i], type);
+    b.parts_[i] = {off + kMessageHeaderSize, lens[i]};
+    off += MessageSize(lens[i]);
+  }
   return b;
 }
 
@@ -452,17 +447,18 @@ Reservation::~Reservation() {
 }
 
 BatchReservation::BatchReservation(BatchReservation&& o) noexcept
-    : owner_(o.owner_), pos_(o.pos_), type_(o.type_), messages_(o.messages_), lens_(std::move(o.lens_)) {
+    : owner_(o.owner_), base_(o.base_), pos_(o.pos_), type_(o.type_), messages_(o.messages_), parts_(std::move(o.parts_)) {
   o.owner_ = nullptr;
 }
 BatchReservation& BatchReservation::operator=(BatchReservation&& o) noexcept {
   if (this != &o) {
     if (owner_) owner_->Abort(*this);
     owner_ = o.owner_;
+    base_ = o.base_;
     pos_ = o.pos_;
     type_ = o.type_;
     messages_ = o.messages_;
-    lens_ = std::move(o.lens_);
+    parts_ = std::move(o.parts_);
     o.owner_ = nullptr;
   }
   return *this;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "doorbell.h"
 #include "liveness.h"
@@ -24,6 +25,9 @@ struct Producer::Impl {
   uint64_t stuck_pos = ~uint64_t{0}, stuck_since = 0;  // where MakeRoom last met an unfinished record, since when
   bool outstanding = false;
   DoorbellClients bells;  // one reservation at a time: the slot has one intent
+  // The parts vector of the last settled BatchReservation, reused by the next one
+  // (no allocation per batch once it has grown).
+  std::vector<BatchReservation::Part> spare_parts;
 
   Impl(std::shared_ptr<Ring> rg, uint32_t idx, SlotLock l, ProducerOptions o);
 

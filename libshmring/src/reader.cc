@@ -40,7 +40,6 @@ struct Reader::Impl {
   uint64_t committed = 0;  // our view of the cursor position
   uint64_t next = 0;       // position after the last record returned
   std::vector<RecordView> views;
-  std::vector<BatchEntry> entries;  // scratch: the batch record being expanded
   // A batch split by `max` (spec/PROTOCOL.md §5.6): its position, and how many of its
   // messages earlier polls returned. Positions never repeat, so the pair cannot go stale.
   uint64_t split_pos = ~uint64_t{0};
@@ -184,19 +183,27 @@ bool Reader::Impl::HeadStuck(uint64_t pos) {
 
 Reader::Impl::Expand Reader::Impl::ExpandBatch(uint64_t pos, const std::byte* payload, uint32_t len, uint32_t count,
                                               const RecordView& proto, size_t max) {
-  if (!r.batches || !ParseBatch(payload, len, count, &entries)) return Expand::kMalformed;
-  const size_t from = pos == split_pos ? std::min<size_t>(split_done, entries.size()) : 0;
+  // `count` is only a claim until ParseBatch has checked it against the entries; until
+  // then it bounds nothing but which views to make, and a failure takes them back.
+  if (!r.batches) return Expand::kMalformed;
+  const size_t from = pos == split_pos ? split_done : 0;
+  if (from >= count) return Expand::kMalformed;
   const size_t room = max > views.size() ? max - views.size() : 0;
-  const size_t left = entries.size() - from;
+  const size_t left = count - from;
   // Split only a batch that cannot fit a poll of its own: otherwise it waits for the next poll.
   const size_t n = left <= room ? left : views.empty() ? room : 0;
-  for (size_t i = from; i < from + n; ++i) {
-    RecordView v = proto;
-    v.type = entries[i].type;
-    v.payload = {payload + entries[i].offset, entries[i].len};
-    views.push_back(v);
+  const size_t saved = views.size();
+  const bool ok = ParseBatch(payload, len, count, [&](uint32_t i, const BatchEntry& e) {
+    if (i < from || i >= from + n) return;
+    RecordView& v = views.emplace_back(proto);
+    v.type = e.type;
+    v.payload = {payload + e.offset, e.len};
+  });
+  if (!ok) {
+    views.resize(saved);
+    return Expand::kMalformed;
   }
-  if (from + n < entries.size()) {
+  if (from + n < count) {
     split_pos = pos;
     split_done = uint32_t(from + n);
     return Expand::kPartial;

@@ -48,17 +48,32 @@ class BatchReservation {
   BatchReservation& operator=(BatchReservation&& o) noexcept;
   ~BatchReservation();
 
-  [[nodiscard]] size_t size() const { return lens_.size(); }
-  [[nodiscard]] std::span<std::byte> data(size_t i) const;
+  [[nodiscard]] size_t size() const { return parts_.size(); }
+  [[nodiscard]] std::span<std::byte> data(size_t i) const {
+    if (owner_ == nullptr || i >= parts_.size()) return {};
+    return {base_ + parts_[i].offset, parts_[i].len};
+  }
   [[nodiscard]] bool active() const { return owner_ != nullptr; }
 
  private:
   friend class Producer;
   Producer* owner_ = nullptr;
+  std::byte* base_ = nullptr;  // the first record's header in this process's mapping
   uint64_t pos_ = 0;  // position of the first record
   uint16_t type_ = 0;
-  bool messages_ = false;  // one batch record (ReserveMessages): lens_ are its messages
-  std::vector<uint32_t> lens_;  // our own copy: the ring's headers are not trusted
+  bool messages_ = false;  // one batch record (ReserveMessages): the parts are its messages
+
+ public:
+  // Where part i's bytes are: `offset` bytes past the header of the first record
+  // (records of a batch are contiguous, never split by the wrap). Our own copy: the
+  // ring's headers are not trusted.
+  struct Part {
+    uint64_t offset;
+    uint32_t len;
+  };
+
+ private:
+  std::vector<Part> parts_;
 };
 
 // One message of a batch record (Producer::WriteMessages).
