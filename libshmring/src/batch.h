@@ -54,14 +54,14 @@ template <typename OnEntry>
 [[nodiscard]] bool ParseBatch(const std::byte* payload, uint32_t len, uint32_t count, std::vector<BatchEntry>* out);
 
 
-// Writes a message's entry header at `at` (8-aligned, in a claim the caller owns) and
-// zeroes the entry's last 8 bytes, so its padding is zero whatever the last lap left;
-// the caller then writes the `len` message bytes at at + 8.
+// Writes a message's entry header at `at` (8-aligned, in a claim the caller owns) and,
+// if the message leaves padding, zeroes the entry's last 8 bytes, so the padding is
+// zero whatever the last lap left; the caller then writes the `len` message bytes at at + 8.
 inline void WriteMessageHeader(std::byte* at, uint32_t len, uint16_t type) {
   const uint64_t size = (kBatchEntryHeader + uint64_t{len} + 7) & ~uint64_t{7};
   const uint64_t zero = 0;
   const uint64_t header = uint64_t{len} | uint64_t{type} << 32;  // len, type, flags 0 (little-endian)
-  memcpy(at + size - 8, &zero, 8);
+  if (len % 8 != 0) memcpy(at + size - 8, &zero, 8);
   memcpy(at, &header, 8);
 }
 

@@ -77,6 +77,22 @@ TEST(Batch, MessagesWrittenAsOneRecordAreReadBackOneViewPerMessageWithTheirTypes
   }
 }
 
+// README.md, "Small records at high rates": the snippet, verbatim between the markers.
+TEST(Batch, TheReadmeSnippetWritesOneRecordThatReadsAsOneViewPerLine) {
+  Fixture f;
+  auto& producer = f.p;
+  const std::vector<std::string> lines = {"first line", "second line"};
+  // --- README snippet ---
+  std::vector<shmring::Message> batch;  // e.g. 16 log lines
+  for (const std::string& line : lines) batch.push_back({std::as_bytes(std::span(line)), /*type=*/1});
+  absl::Status s = producer->WriteMessages(batch);  // one claim, one checksum, one commit
+  // --- end ---
+  ASSERT_TRUE(s.ok()) << s;
+  auto rd = *Reader::Attach(f.ring, "g");
+  EXPECT_EQ(Payloads(*rd->Poll()), lines);
+  EXPECT_EQ(f.ring->Stats().committed, 1u);
+}
+
 TEST(Batch, ARingCreatedWithoutMessageBatchesRefusesThemAndCountsOneDrop) {
   Fixture f(Policy::kBlock, true, /*batches=*/false);
   const Message ms[] = {{B("a"), 1}};
