@@ -200,6 +200,22 @@ class OpsRun {
     held_.reset();
   }
 
+  // Fills each record (or message) of a batch with the next sequence numbers, then
+  // commits it, noting what was committed, or aborts it, as the input says.
+  void FillAndSettle(shmring::BatchReservation& b) {
+    std::vector<uint64_t> seqs;
+    for (size_t i = 0; i < b.size(); ++i) {
+      seqs.push_back(++seq_);
+      FillPayload(reinterpret_cast<uint8_t*>(b.data(i).data()), b.data(i).size(), seqs.back());
+    }
+    if (in_.ConsumeBool()) {
+      for (size_t i = 0; i < seqs.size(); ++i) committed_[seqs[i]] = uint32_t(b.data(i).size());
+      (void)producer_->Commit(b);
+    } else {
+      producer_->Abort(b);
+    }
+  }
+
   void Check(std::span<const shmring::RecordView> batch) {
     for (const auto& v : batch) {
       TouchRecord(*ring_, v);
@@ -288,17 +304,7 @@ class OpsRun {
         for (auto& l : lens) l = Len();
         auto b = producer_->ReserveBatch(lens);
         if (!b.ok()) break;
-        std::vector<uint64_t> seqs;
-        for (size_t i = 0; i < b->size(); ++i) {
-          seqs.push_back(++seq_);
-          FillPayload(reinterpret_cast<uint8_t*>(b->data(i).data()), b->data(i).size(), seqs.back());
-        }
-        if (in_.ConsumeBool()) {
-          for (size_t i = 0; i < seqs.size(); ++i) committed_[seqs[i]] = uint32_t(b->data(i).size());
-          (void)producer_->Commit(*b);
-        } else {
-          producer_->Abort(*b);
-        }
+        FillAndSettle(*b);
         break;
       }
       case 5: Poll(); break;
@@ -313,17 +319,7 @@ class OpsRun {
         for (auto& l : lens) l = in_.ConsumeIntegralInRange<uint32_t>(kMinSelfChecked, 120);  // may pass max_record
         auto b = producer_->ReserveMessages(lens);
         if (!b.ok()) break;
-        std::vector<uint64_t> seqs;
-        for (size_t i = 0; i < b->size(); ++i) {
-          seqs.push_back(++seq_);
-          FillPayload(reinterpret_cast<uint8_t*>(b->data(i).data()), b->data(i).size(), seqs.back());
-        }
-        if (in_.ConsumeBool()) {
-          for (size_t i = 0; i < seqs.size(); ++i) committed_[seqs[i]] = lens[i];
-          (void)producer_->Commit(*b);
-        } else {
-          producer_->Abort(*b);
-        }
+        FillAndSettle(*b);
         break;
       }
     }
