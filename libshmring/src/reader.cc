@@ -323,7 +323,6 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     size_t at;     // offset of the copied header fields + payload in buf
     uint32_t len;  // validated by Inspect: the copy's own len field is not trusted
     uint64_t sum;
-    uint64_t end;  // position after this record
   };
   std::vector<Meta> metas;
   for (int attempt = 0; attempt < 64; ++attempt) {
@@ -361,7 +360,6 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
         m.at = used;
         m.len = in.len;
         m.v.position = pos;
-        m.end = pos + in.size;
         uint16_t flags;
         uint32_t count;
         memcpy(&flags, buf.data() + used + 6, 2);
