@@ -311,7 +311,6 @@ absl::StatusOr<BatchReservation> Producer::ReserveBatch(std::span<const uint32_t
   b.owner_ = this;
   b.base_ = reinterpret_cast<std::byte*>(&p.r.header_at(*pos));
   b.pos_ = *pos;
-  b.type_ = type;
   b.parts_ = std::move(p.spare_parts);
   b.parts_.clear();
   uint64_t off = kRecordHeaderSize;
@@ -410,7 +409,6 @@ absl::StatusOr<BatchReservation> Producer::ReserveMessages(std::span<const uint3
   BatchReservation b;
   b.owner_ = this;
   b.pos_ = *pos;
-  b.type_ = type;
   b.messages_ = true;
   b.base_ = reinterpret_cast<std::byte*>(&p.r.header_at(*pos));
   b.parts_ = std::move(p.spare_parts);
@@ -447,7 +445,7 @@ Reservation::~Reservation() {
 }
 
 BatchReservation::BatchReservation(BatchReservation&& o) noexcept
-    : owner_(o.owner_), base_(o.base_), pos_(o.pos_), type_(o.type_), messages_(o.messages_), parts_(std::move(o.parts_)) {
+    : owner_(o.owner_), base_(o.base_), pos_(o.pos_), messages_(o.messages_), parts_(std::move(o.parts_)) {
   o.owner_ = nullptr;
 }
 BatchReservation& BatchReservation::operator=(BatchReservation&& o) noexcept {
@@ -456,7 +454,6 @@ BatchReservation& BatchReservation::operator=(BatchReservation&& o) noexcept {
     owner_ = o.owner_;
     base_ = o.base_;
     pos_ = o.pos_;
-    type_ = o.type_;
     messages_ = o.messages_;
     parts_ = std::move(o.parts_);
     o.owner_ = nullptr;

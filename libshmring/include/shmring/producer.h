@@ -60,7 +60,6 @@ class BatchReservation {
   Producer* owner_ = nullptr;
   std::byte* base_ = nullptr;  // the first record's header in this process's mapping
   uint64_t pos_ = 0;  // position of the first record
-  uint16_t type_ = 0;
   bool messages_ = false;  // one batch record (ReserveMessages): the parts are its messages
 
  public:
