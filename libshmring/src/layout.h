@@ -227,6 +227,11 @@ inline constexpr uint64_t kMessageHeaderSize = 8;
 constexpr uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) & ~(kAlign - 1); }
 constexpr uint64_t RecordSize(uint64_t len) { return AlignUp(kRecordHeaderSize + len); }
 constexpr uint64_t MessageSize(uint64_t len) { return AlignUp(kMessageHeaderSize + len); }
+// The largest claim (a record, or a ReserveBatch) that always fits an empty ring
+// wherever the tail stands (spec/PROTOCOL.md §3): its padding to the wrap is at most
+// size - 8, and a claim stays a header (32 bytes) short of a lap, so
+// 2·size - 8 + 32 <= capacity, i.e. size <= capacity/2 - 12, rounded down to 8.
+constexpr uint64_t MaxClaim(uint64_t capacity) { return capacity / 2 - 16; }
 
 static_assert(sizeof(Superblock) == kSuperblockSize, "spec/LAYOUT.md §2: superblock is 4096 bytes");
 static_assert(offsetof(Superblock, capacity) == 40, "spec/LAYOUT.md §2");

@@ -101,6 +101,8 @@ absl::Status ValidateSuperblock(const Superblock& sb, uint64_t file_size, bool r
     return Mismatch(p, "capacity", absl::StrCat("a power of two in [", kMinCapacity, ", ", kMaxCapacity, "]"),
                     absl::StrCat(sb.capacity));
   }
+  // Up to capacity/2 as 1.0 and 1.1 created them; Create now stops at MaxClaim, and
+  // Claim refuses a claim that could never fit (spec/LAYOUT.md §2.3).
   if (sb.max_record == 0 || RecordSize(sb.max_record) > sb.capacity / 2) {
     return Mismatch(p, "max_record", absl::StrCat("1 .. ", sb.capacity / 2 - kRecordHeaderSize),
                     absl::StrCat(sb.max_record));
@@ -186,10 +188,10 @@ absl::StatusOr<std::shared_ptr<Ring>> Ring::Create(std::string_view ring, const 
                                                    kMinCapacity, ", ", kMaxCapacity, "]"));
   }
   const uint64_t max_record = o.max_record ? o.max_record : o.capacity / 4 - kRecordHeaderSize;
-  if (RecordSize(max_record) > o.capacity / 2 || max_record > UINT32_MAX) {
+  if (RecordSize(max_record) > MaxClaim(o.capacity) || max_record > UINT32_MAX) {
     return absl::InvalidArgumentError(absl::StrCat("max_record ", max_record, ": must be at most ",
-                                                   o.capacity / 2 - kRecordHeaderSize,
-                                                   " for capacity ", o.capacity));
+                                                   MaxClaim(o.capacity) - kRecordHeaderSize, " for capacity ",
+                                                   o.capacity, " (the largest record must fit with its padding)"));
   }
   if (o.max_producers == 0 || o.max_producers > kMaxProducers) {
     return absl::InvalidArgumentError(absl::StrCat("max_producers ", o.max_producers, ": must be 1 .. ", kMaxProducers));

@@ -53,6 +53,13 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
     const uint64_t rem = r.capacity - (t & r.mask);
     const uint64_t pad = rem < size ? rem : 0;  // never split a record: pad to the wrap (spec/LAYOUT.md §6.2)
     const uint64_t need = pad + size;
+    if (need + kSlack > r.capacity) {  // only in rings whose max_record passes MaxClaim (made before 1.2)
+      Bump(slot.dropped, 1);
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "ring ", r.path, ": a claim of ", size, " bytes after ", pad, " bytes of padding to the wrap can never fit ",
+          "a ring of ", r.capacity, " bytes (its max_record exceeds ", MaxClaim(r.capacity) - kRecordHeaderSize,
+          "; recreate it with a smaller one); record dropped"));
+    }
     const uint64_t end = t + need;
     // A claim ends at least one header (32 bytes) short of a full lap past the limit,
     // so that a skip header written at the tail never overlaps a fenced lap's first
@@ -290,10 +297,10 @@ absl::StatusOr<BatchReservation> Producer::ReserveBatch(std::span<const uint32_t
     total += RecordSize(len);
   }
   if (lens.empty()) return absl::InvalidArgumentError("empty batch");
-  if (total > p.r.capacity / 2) {
+  if (total > MaxClaim(p.r.capacity)) {
     Bump(p.slot.dropped, lens.size());
-    return absl::InvalidArgumentError(absl::StrCat("batch of ", total, " bytes: more than half the ring (",
-                                                   p.r.capacity / 2, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("batch of ", total, " bytes: more than a batch may claim in this ring (",
+                                                   MaxClaim(p.r.capacity), ", about half of it)"));
   }
   auto pos = p.Claim(total, p.options.block_timeout);
   if (!pos.ok()) {

@@ -517,7 +517,7 @@ void RunSequence(const Config& cfg, const std::vector<Op>& ops) {
           m.dropped += lens.size();
         } else if (lens.empty()) {
           want = absl::StatusCode::kInvalidArgument;
-        } else if (total > cfg.capacity / 2) {
+        } else if (total > cfg.capacity / 2 - 16) {  // layout::MaxClaim
           want = absl::StatusCode::kInvalidArgument;
           m.dropped += lens.size();
         } else {
@@ -633,7 +633,7 @@ Config GenConfig(Policy policy) {
     case 0: c.max_record = 0; break;  // the default: capacity / 4 - 32
     case 1: c.max_record = 64; break;
     case 2: c.max_record = *rc::gen::inRange<uint32_t>(1, uint32_t(c.capacity / 4)); break;
-    default: c.max_record = uint32_t(c.capacity / 2 - 32); break;  // the largest allowed
+    default: c.max_record = uint32_t(c.capacity / 2 - 48); break;  // the largest allowed (layout::MaxClaim - 32)
   }
   // Positions from 0, just below 2^64 (the first laps cross the wrap) or just below 2^32.
   const uint64_t below = 8 * *rc::gen::inRange<uint64_t>(0, 4 * c.capacity / 8);

@@ -27,6 +27,33 @@ int Fill(Producer& p, absl::Status* last) {
   }
 }
 
+// The largest record must fit even after the longest padding to the wrap (size - 8
+// bytes) in a ring that keeps a header's slack: Create refuses a max_record for which
+// it would not (found by the model test: such a write never returned under overwrite).
+TEST(Limits, TheLargestRecordFitsAfterTheLongestPaddingAndALargerMaxRecordIsRefused) {
+  for (Policy policy : {Policy::kBlock, Policy::kReject, Policy::kOverwrite}) {
+    SCOPED_TRACE(PolicyName(policy));
+    ScopedRingName n;
+    auto too_big = Ring::Create(*n, {.capacity = 4096, .max_record = 2001, .policy = policy});
+    ASSERT_EQ(too_big.status().code(), absl::StatusCode::kInvalidArgument) << too_big.status();
+    EXPECT_NE(too_big.status().message().find("at most 2000"), std::string_view::npos) << too_big.status();
+    auto ring = *Ring::Create(*n, {.capacity = 4096, .max_record = 2000, .policy = policy, .groups = {"g"}});
+    auto p = *Producer::Attach(ring, {.block_timeout = std::chrono::milliseconds(50)});
+    auto rd = *Reader::Attach(ring, "g");
+    // 1040 + 1032 bytes: the tail stops 2024 bytes before the wrap, 8 short of the
+    // largest record (2032 bytes with its header), so that record pads 2024 bytes.
+    ASSERT_TRUE(p->Write(std::string(1008, 'a')).ok());
+    ASSERT_TRUE(p->Write(std::string(1000, 'b')).ok());
+    ASSERT_EQ(rd->Poll()->size(), 2u);
+    ASSERT_TRUE(rd->Commit().ok());
+    absl::Status s = p->Write(std::string(2000, 'c'));
+    ASSERT_TRUE(s.ok()) << s;
+    auto b = rd->Poll();
+    ASSERT_EQ(b->size(), 1u);
+    EXPECT_EQ((*b)[0].payload.size(), 2000u);
+  }
+}
+
 TEST(Reject, AFullRingRejectsAtOnceAndCountsEveryDrop) {
   ScopedRingName n;
   auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kReject, .groups = {"g"}});

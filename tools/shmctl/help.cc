@@ -37,7 +37,7 @@ constexpr Page kPages[] = {
      "    --policy P            when the slowest live group leaves no room: block (wait up to the\n"
      "                          producer's deadline), reject (drop the new record) or overwrite\n"
      "                          (drop the oldest records for lagging groups); default block\n"
-     "    --max-record SIZE     largest payload; default capacity/4 - 32\n"
+     "    --max-record SIZE     largest payload, at most capacity/2 - 48; default capacity/4 - 32\n"
      "    --mode MODE           octal file mode; default 0600, 0660 to share with a group\n"
      "    --group NAME          a consumer group; repeat it or give a comma-separated list\n"
      "    --no-checksums        do not checksum records (XXH3 is on by default)\n"
