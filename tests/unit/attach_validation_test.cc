@@ -9,7 +9,10 @@
 #include <cstring>
 
 #include "layout.h"
+#include "shmring/producer.h"
+#include "shmring/reader.h"
 #include "shmring/ring.h"
+#include "shmring/stats.h"
 #include "test_ring.h"
 #include "xxhash.h"
 
@@ -201,6 +204,31 @@ TEST(Create, ARingByPathWorksInAnyTmpfsDirectory) {
   EXPECT_EQ((*r)->path(), path);
   EXPECT_TRUE(Ring::Remove(path).ok());
   rmdir(dir);
+}
+
+// Libraries before layout 1.2 created rings with max_record up to capacity/2 - 32. Such
+// a ring still attaches; a record that, after its padding to the wrap, could never fit
+// a lap is refused at once (it used to spin forever under overwrite).
+TEST(OlderRing, AClaimThatCanNeverFitWithItsPaddingIsRefusedNotWaitedFor) {
+  for (Policy policy : {Policy::kBlock, Policy::kReject, Policy::kOverwrite}) {
+    SCOPED_TRACE(PolicyName(policy));
+    ScopedRingName n;
+    ASSERT_TRUE(Ring::Create(*n, {.capacity = 4096, .max_record = 2000, .policy = policy, .groups = {"g"}}).ok());
+    Poke(Ring::ResolvePath(*n), offsetof(Superblock, max_record), uint32_t{2016});  // as 1.1 allowed
+    auto ring = Ring::Open(*n);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    auto p = *Producer::Attach(*ring, {.block_timeout = std::chrono::seconds(30)});
+    auto rd = *Reader::Attach(*ring, "g");
+    ASSERT_TRUE(p->Write(std::string(1008, 'a')).ok());  // 1040 + 1032 bytes: 2024 left before the wrap
+    ASSERT_TRUE(p->Write(std::string(1000, 'b')).ok());
+    ASSERT_EQ(rd->Poll()->size(), 2u);
+    ASSERT_TRUE(rd->Commit().ok());
+    absl::Status s = p->Write(std::string(2016, 'c'));  // 2024 + 2048 + 32 > 4096
+    EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+    EXPECT_NE(s.message().find("can never fit"), std::string_view::npos) << s;
+    EXPECT_EQ((*ring)->Stats().dropped, 1u);
+    EXPECT_TRUE(p->Write(std::string(2000, 'd')).ok()) << "a record that fits still does";
+  }
 }
 
 }  // namespace
