@@ -39,8 +39,10 @@ Producer::Impl::Impl(std::shared_ptr<Ring> rg, uint32_t idx, SlotLock l, Produce
 absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanoseconds timeout) {
   Control& ctl = r.control();
   uint64_t deadline = 0;
+  bool sample = false;  // measure the depth after this claim (high_water, PROTOCOL §3 step 8)
   if (++since_heartbeat >= kHeartbeatEvery) {
     since_heartbeat = 0;
+    sample = true;
     slot.heartbeat_ns.store(MonotonicNs(), std::memory_order_relaxed);
   }
   uint64_t t = ctl.tail.load(std::memory_order_relaxed);
@@ -68,6 +70,7 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
       uint64_t head = 0;
       Fence f;
       limit = Limit(t, &head, &f);
+      sample = true;  // the ring is filling up: measure it
       const bool room = end + kSlack - head <= r.capacity;
       if (room && f.any && (f.inside || end + kSlack - f.gate > r.capacity)) {
         // The claim would reach a lap of a claim still in flight (its owner may still
@@ -92,6 +95,7 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
       if (end + kSlack - limit > r.capacity) {
         if (deadline == 0) deadline = MonotonicNs() + uint64_t(timeout.count());
         if (absl::Status s = MakeRoom(end + kSlack, deadline); !s.ok()) {
+          NoteDepth(t);  // the ring this claim found full
           Bump(slot.dropped, 1);
           return s;
         }
@@ -115,17 +119,24 @@ absl::StatusOr<uint64_t> Producer::Impl::Claim(uint64_t size, std::chrono::nanos
         WritePadding(t, pad);
         SHMRING_FAULT("claim.after_padding");
       }
-      const uint64_t depth = end - limit;
-      if (depth > ctl.high_water.load(std::memory_order_relaxed)) {
-        uint64_t hw = ctl.high_water.load(std::memory_order_relaxed);
-        while (depth > hw && !ctl.high_water.compare_exchange_weak(hw, depth, std::memory_order_relaxed)) {
-        }
-      }
+      if (sample) NoteDepth(end);
       return t + pad;
     }
     // Lost the race for t: retract the intent at once, so that it never names a
     // position another producer won while we wait for room (spec/RECOVERY.md §2).
     slot.claim_len.store(0, std::memory_order_relaxed);
+  }
+}
+
+// Samples the depth up to `end` (a claim's end, or the tail a refused claim found) into
+// high_water. The gating head is loaded now, so a sample never exceeds the true depth
+// (spec/PROTOCOL.md §3 step 8). Called every kHeartbeatEvery claims, whenever the cached
+// limit ran out (at least once a lap), and by a claim refused for want of room.
+void Producer::Impl::NoteDepth(uint64_t end) {
+  Control& ctl = r.control();
+  const uint64_t depth = end - GatingHead(end);
+  uint64_t hw = ctl.high_water.load(std::memory_order_relaxed);
+  while (depth > hw && !ctl.high_water.compare_exchange_weak(hw, depth, std::memory_order_relaxed)) {
   }
 }
 

@@ -49,6 +49,7 @@ struct Producer::Impl {
   // producer_room.cc
   // Smallest cursor among gating groups, relative to `tail`.
   uint64_t GatingHead(uint64_t tail);
+  void NoteDepth(uint64_t end);
   // The nearest lap of another producer's confirmed claim in flight at or after `t`
   // (claim fences, spec/RECOVERY.md §3.7).
   struct Fence {
