@@ -176,6 +176,8 @@ Ring::Impl::~Impl() {
 }
 
 std::string Ring::ResolvePath(std::string_view ring) {
+  // "/NAME" (one leading slash, no other) is shm_open(3)'s spelling of NAME.
+  if (ring.size() > 1 && ring[0] == '/' && ring.find('/', 1) == std::string_view::npos) ring.remove_prefix(1);
   if (ring.find('/') != std::string_view::npos) return std::string(ring);
   return absl::StrCat("/dev/shm/", std::string(ring));
 }
@@ -307,7 +309,9 @@ absl::StatusOr<std::shared_ptr<Ring>> Ring::Open(std::string_view ring, const Op
   impl->path = ResolvePath(ring);
   impl->read_only = o.read_only;
   const std::string& path = impl->path;
-  impl->fd = open(path.c_str(), (o.read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO planted at the name must not block the open (it is then refused
+  // as not a regular file); on a regular file the flag changes nothing.
+  impl->fd = open(path.c_str(), (o.read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (impl->fd < 0) {
     const int err = errno;
     if (err == ENOENT) {

@@ -236,6 +236,11 @@ bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evic
     // knows its copy may be torn.
     const uint64_t old = w;
     if (gs.cursor.compare_exchange_strong(w, p | (w & kCursorTagMask), std::memory_order_acq_rel)) {
+      // Release fence after the CAS, before this producer (or the one we make room for)
+      // rewrites the passed bytes: pairs with PollCopies' acquire fence before its cursor
+      // re-check, so a reader that copied a rewritten byte sees the moved cursor (the
+      // seqlock's writer fence; free on x86-64, spec/PROTOCOL.md §6.3 V5).
+      std::atomic_thread_fence(std::memory_order_release);
       if (data) gs.overwritten.fetch_add(data, std::memory_order_relaxed);
       NoteJournalOutcome(gs, old);
       return true;

@@ -376,7 +376,8 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     if (pos == c) return std::span<const RecordView>();
     // Seqlock-style re-check: the copies above are only trustworthy if no producer
     // moved our cursor (and so reused the space) while we copied. The fence orders
-    // the copies before the cursor load; it pairs with AdvanceGroup's acq_rel CAS.
+    // the copies before the cursor load; it pairs with the release fence that follows
+    // AdvanceGroup's cursor CAS (before the producer rewrites the passed bytes).
     std::atomic_thread_fence(std::memory_order_acquire);
     if (gs.cursor.load(std::memory_order_relaxed) != w) continue;
     views.clear();

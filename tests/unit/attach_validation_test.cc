@@ -74,11 +74,16 @@ INSTANTIATE_TEST_SUITE_P(
                       FieldCase{"incompat", offsetof(Superblock, incompat), 1 << 5, 8, SC::kFailedPrecondition},
                       FieldCase{"ro_compat", offsetof(Superblock, ro_compat), 1 << 3, 8, SC::kFailedPrecondition},
                       FieldCase{"capacity", offsetof(Superblock, capacity), 12288, 8, SC::kFailedPrecondition},
+                      FieldCase{"capacity", offsetof(Superblock, capacity), 2048, 8, SC::kFailedPrecondition},
+                      FieldCase{"capacity", offsetof(Superblock, capacity), uint64_t{1} << 41, 8, SC::kFailedPrecondition},
                       FieldCase{"max_record", offsetof(Superblock, max_record), 0, 4, SC::kFailedPrecondition},
                       FieldCase{"max_record", offsetof(Superblock, max_record), 5000, 4, SC::kFailedPrecondition},
                       FieldCase{"policy", offsetof(Superblock, policy), 9, 4, SC::kFailedPrecondition},
+                      FieldCase{"policy", offsetof(Superblock, policy), 0, 4, SC::kFailedPrecondition},
                       FieldCase{"max_producers", offsetof(Superblock, max_producers), 0, 4, SC::kFailedPrecondition},
+                      FieldCase{"max_producers", offsetof(Superblock, max_producers), 1025, 4, SC::kFailedPrecondition},
                       FieldCase{"max_groups", offsetof(Superblock, max_groups), 100000, 4, SC::kFailedPrecondition},
+                      FieldCase{"max_groups", offsetof(Superblock, max_groups), 0, 4, SC::kFailedPrecondition},
                       FieldCase{"control_offset", offsetof(Superblock, control_offset), 0, 8, SC::kFailedPrecondition},
                       FieldCase{"producers_offset", offsetof(Superblock, producers_offset), 100, 8, SC::kFailedPrecondition},
                       FieldCase{"groups_offset", offsetof(Superblock, groups_offset), 100, 8, SC::kFailedPrecondition},
@@ -87,7 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
                       FieldCase{"producer_slot_size", offsetof(Superblock, producer_slot_size), 128, 4, SC::kFailedPrecondition},
                       FieldCase{"group_slot_size", offsetof(Superblock, group_slot_size), 128, 4, SC::kFailedPrecondition},
                       FieldCase{"initial_position", offsetof(Superblock, initial_position), 3, 8, SC::kFailedPrecondition},
-                      FieldCase{"evict_after_ms", offsetof(Superblock, evict_after_ms), 0, 4, SC::kFailedPrecondition}),
+                      FieldCase{"evict_after_ms", offsetof(Superblock, evict_after_ms), 0, 4, SC::kFailedPrecondition},
+                      FieldCase{"stale_after_ms", offsetof(Superblock, stale_after_ms), 0, 4, SC::kFailedPrecondition},
+                      FieldCase{"unblock_after_ms", offsetof(Superblock, unblock_after_ms), 0, 4, SC::kFailedPrecondition}),
     [](const ::testing::TestParamInfo<FieldCase>& i) { return std::string(i.param.field) + "_" + std::to_string(i.index); });
 
 TEST(Attach, ACorruptHeaderChecksumIsDataLoss) {
@@ -144,6 +151,63 @@ TEST(Attach, ANonRingFileIsRefusedByItsMagic) {
   EXPECT_NE(r.status().message().find("magic"), std::string::npos);
 }
 
+TEST(Attach, AFifoIsRefusedAsNotARegularFileWithoutBlocking) {
+  ScopedRingName n;
+  const std::string path = Ring::ResolvePath(*n);
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  auto r = Ring::Open(*n);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("not a regular file"), std::string::npos) << r.status();
+  // A read-only open of a FIFO would wait for a writer; it must not.
+  EXPECT_EQ(Ring::Open(*n, {.read_only = true}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Attach, ASymlinkAtTheRingNameIsNotFollowed) {
+  ScopedRingName target, n;
+  ASSERT_TRUE(Ring::Create(*target, {.capacity = 8192}).ok());
+  ASSERT_EQ(symlink(Ring::ResolvePath(*target).c_str(), Ring::ResolvePath(*n).c_str()), 0);
+  auto r = Ring::Open(*n);
+  ASSERT_FALSE(r.ok()) << "a symlink planted at the ring's name must not redirect the attach";
+  EXPECT_NE(r.status().message().find(Ring::ResolvePath(*n)), std::string::npos) << r.status();
+  // Create refuses to write through it too (O_EXCL link: the name is taken).
+  EXPECT_EQ(Ring::Create(*n, {.capacity = 8192}).status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST(Attach, TheGeometryOfTheDefaultRingIsTheOneInTheSpec) {
+  // spec/LAYOUT.md §1.2: 64 producers, 16 groups, 1 MiB -> producers at 8192, groups at
+  // 24576, data at 28672, total 1 077 248 bytes.
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 1 << 20});
+  Superblock sb;
+  const int fd = open(Ring::ResolvePath(*n).c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pread(fd, &sb, sizeof sb, 0), ssize_t(sizeof sb));
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  close(fd);
+  EXPECT_EQ(sb.max_producers, 64u);
+  EXPECT_EQ(sb.max_groups, 16u);
+  EXPECT_EQ(sb.control_offset, 4096u);
+  EXPECT_EQ(sb.producers_offset, 8192u);
+  EXPECT_EQ(sb.groups_offset, 24576u);
+  EXPECT_EQ(sb.data_offset, 28672u);
+  EXPECT_EQ(sb.total_size, 1077248u);
+  EXPECT_EQ(uint64_t(st.st_size), 1077248u);
+  EXPECT_EQ(sb.major, layout::kMajor);
+  EXPECT_EQ(sb.minor, layout::kMinor);
+}
+
+TEST(Naming, SlashNameIsShmOpensSpellingOfName) {
+  ScopedRingName n;
+  EXPECT_EQ(Ring::ResolvePath("/" + n.str()), Ring::ResolvePath(*n));
+  EXPECT_EQ(Ring::ResolvePath(*n), "/dev/shm/" + n.str());
+  EXPECT_EQ(Ring::ResolvePath("/tmp/x/ring"), "/tmp/x/ring");
+  EXPECT_EQ(Ring::ResolvePath("./ring"), "./ring");
+  ASSERT_TRUE(Ring::Create("/" + n.str(), {.capacity = 8192}).ok());
+  EXPECT_TRUE(Ring::Open(*n).ok()) << "created under /dev/shm, not at /" << n.str();
+  EXPECT_NE(access(("/" + n.str()).c_str(), F_OK), 0);
+}
+
 TEST(Create, AnExistingNameIsNeverOverwritten) {
   ScopedRingName n;
   ASSERT_TRUE(Ring::Create(*n, {.capacity = 8192}).ok());
@@ -159,6 +223,11 @@ TEST(Create, BadOptionsAreRefusedWithTheReason) {
   EXPECT_EQ(Ring::Create(*n, {.groups = {"a", "a"}}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Ring::Create(*n, {.groups = {"bad name"}}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Ring::Create(*n, {.initial_position = 4}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ring::Create(*n, {.capacity = 2048}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ring::Create(*n, {.capacity = uint64_t{1} << 41}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ring::Create(*n, {.max_producers = 0}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ring::Create(*n, {.max_producers = 1025}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ring::Create(*n, {.max_groups = 0}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(Ring::Open(*n).ok()) << "nothing was left behind";
 }
 

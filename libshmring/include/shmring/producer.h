@@ -101,8 +101,9 @@ class Producer {
   [[nodiscard]] absl::StatusOr<Reservation> Reserve(size_t len, uint16_t type = 0);
   [[nodiscard]] absl::StatusOr<Reservation> Reserve(size_t len, uint16_t type,
                                                     std::chrono::nanoseconds timeout);
-  // Publishes the record. kAborted if its claim was reclaimed meanwhile (never, while
-  // this process lives: only dead producers' claims are reclaimed in 1.0).
+  // Publishes the record. kAborted if its claim was settled by someone else meanwhile:
+  // a dead producer's is reclaimed, and a live one stopped (SIGSTOP, debugger) with its
+  // heartbeat older than unblock_after_ms is unblocked (spec/RECOVERY.md §3.7).
   [[nodiscard]] absl::Status Commit(Reservation& r);
   // Turns the claim into a skip record that readers step over.
   void Abort(Reservation& r);

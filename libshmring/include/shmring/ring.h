@@ -91,7 +91,7 @@ class Ring {
                                                                   const OpenOptions& options = {});
   // Unlinks a ring file (mapped rings keep working in the processes that have them).
   [[nodiscard]] static absl::Status Remove(std::string_view ring);
-  // NAME -> /dev/shm/NAME; anything with a '/' is a path and is returned as is.
+  // NAME and /NAME (shm_open spelling) -> /dev/shm/NAME; any other argument with a '/' is a path, as is.
   [[nodiscard]] static std::string ResolvePath(std::string_view ring);
 
   ~Ring();
