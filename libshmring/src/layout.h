@@ -75,7 +75,7 @@ struct Superblock {
   uint32_t unblock_after_ms;     // 152
   uint32_t reserved0;            // 156
   uint64_t header_checksum;      // 160  XXH3-64 of bytes [0,160), seed 0
-  uint8_t reserved[kSuperblockSize - 168];
+  uint8_t reserved[kSuperblockSize - 168];  // 168 zero
 };
 
 // §3 Control block, at offset 4096. Each hot word sits alone on a 128-byte
@@ -272,6 +272,61 @@ static_assert(offsetof(RecordHeader, producer) == 24, "spec/LAYOUT.md §6");
 static_assert(offsetof(RecordHeader, messages) == 28, "spec/LAYOUT.md §6");
 static_assert(sizeof(MessageHeader) == kMessageHeaderSize && offsetof(MessageHeader, type) == 4,
               "spec/LAYOUT.md §6.4: message entry header is 8 bytes");
+// Every field at the offset its spec table gives (one line per struct, by section).
+#define SHMRING_AT(S, f, off) static_assert(offsetof(S, f) == (off), "spec/LAYOUT.md: " #S "." #f " at " #off)
+// spec/LAYOUT.md §2
+SHMRING_AT(Superblock, magic, 0); SHMRING_AT(Superblock, major, 8); SHMRING_AT(Superblock, minor, 10);
+SHMRING_AT(Superblock, superblock_size, 12); SHMRING_AT(Superblock, compat, 16);
+SHMRING_AT(Superblock, ro_compat, 24); SHMRING_AT(Superblock, incompat, 32); SHMRING_AT(Superblock, capacity, 40);
+SHMRING_AT(Superblock, max_record, 48); SHMRING_AT(Superblock, policy, 52);
+SHMRING_AT(Superblock, max_producers, 56); SHMRING_AT(Superblock, max_groups, 60);
+SHMRING_AT(Superblock, control_offset, 64); SHMRING_AT(Superblock, producers_offset, 72);
+SHMRING_AT(Superblock, groups_offset, 80); SHMRING_AT(Superblock, data_offset, 88);
+SHMRING_AT(Superblock, total_size, 96); SHMRING_AT(Superblock, producer_slot_size, 104);
+SHMRING_AT(Superblock, group_slot_size, 108); SHMRING_AT(Superblock, initial_position, 112);
+SHMRING_AT(Superblock, creator_pid, 120); SHMRING_AT(Superblock, creator_uid, 124);
+SHMRING_AT(Superblock, creator_pidns, 128); SHMRING_AT(Superblock, created_realtime_ns, 136);
+SHMRING_AT(Superblock, stale_after_ms, 144); SHMRING_AT(Superblock, evict_after_ms, 148);
+SHMRING_AT(Superblock, unblock_after_ms, 152); SHMRING_AT(Superblock, reserved0, 156);
+SHMRING_AT(Superblock, header_checksum, 160); SHMRING_AT(Superblock, reserved, 168);
+// spec/LAYOUT.md §3
+SHMRING_AT(Control, tail, 0); SHMRING_AT(Control, data_seq, 128); SHMRING_AT(Control, data_waiters, 132);
+SHMRING_AT(Control, bell_waiters, 136); SHMRING_AT(Control, space_seq, 256); SHMRING_AT(Control, space_waiters, 260);
+SHMRING_AT(Control, high_water, 384); SHMRING_AT(Control, groups_added, 392);
+SHMRING_AT(Control, groups_removed, 400); SHMRING_AT(Control, evictions, 408); SHMRING_AT(Control, reclaims, 416);
+SHMRING_AT(Control, recoveries, 424); SHMRING_AT(Control, unblocks, 432); SHMRING_AT(Control, fence_skips, 440);
+// spec/LAYOUT.md §4
+SHMRING_AT(ProducerSlot, state, 0); SHMRING_AT(ProducerSlot, generation, 4); SHMRING_AT(ProducerSlot, pid, 8);
+SHMRING_AT(ProducerSlot, uid, 12); SHMRING_AT(ProducerSlot, pidns, 16); SHMRING_AT(ProducerSlot, start_ns, 24);
+SHMRING_AT(ProducerSlot, heartbeat_ns, 32); SHMRING_AT(ProducerSlot, claim_pos, 40);
+SHMRING_AT(ProducerSlot, claim_len, 48); SHMRING_AT(ProducerSlot, committed, 64);
+SHMRING_AT(ProducerSlot, committed_bytes, 72); SHMRING_AT(ProducerSlot, dropped, 80);
+SHMRING_AT(ProducerSlot, aborted, 88); SHMRING_AT(ProducerSlot, blocked_ns, 96);
+SHMRING_AT(ProducerSlot, wakeups, 104); SHMRING_AT(ProducerSlot, abandoned, 112);
+SHMRING_AT(ProducerSlot, bell_failures, 120); SHMRING_AT(ProducerSlot, pend_committed, 128);
+SHMRING_AT(ProducerSlot, pend_bytes, 136); SHMRING_AT(ProducerSlot, pend_aborted, 144);
+SHMRING_AT(ProducerSlot, pend_abandoned, 152); SHMRING_AT(ProducerSlot, pend_word, 160);
+SHMRING_AT(ProducerSlot, reclaim_word, 168); SHMRING_AT(ProducerSlot, unblocked, 176);
+SHMRING_AT(ProducerSlot, pend_unblocked, 184); SHMRING_AT(ProducerSlot, fence_word, 192);
+// spec/LAYOUT.md §5
+SHMRING_AT(GroupSlot, cursor, 0); SHMRING_AT(GroupSlot, journal_state, 8);
+SHMRING_AT(GroupSlot, journal_outcome, 12); SHMRING_AT(GroupSlot, journal_from, 16);
+SHMRING_AT(GroupSlot, journal_to, 24); SHMRING_AT(GroupSlot, journal_delivered, 32);
+SHMRING_AT(GroupSlot, journal_bytes, 40); SHMRING_AT(GroupSlot, journal_corrupt, 48);
+SHMRING_AT(GroupSlot, journal_abandoned, 56); SHMRING_AT(GroupSlot, state, 64);
+SHMRING_AT(GroupSlot, generation, 68); SHMRING_AT(GroupSlot, pid, 72); SHMRING_AT(GroupSlot, uid, 76);
+SHMRING_AT(GroupSlot, pidns, 80); SHMRING_AT(GroupSlot, heartbeat_ns, 88); SHMRING_AT(GroupSlot, start_ns, 96);
+SHMRING_AT(GroupSlot, delivered, 104); SHMRING_AT(GroupSlot, delivered_bytes, 112);
+SHMRING_AT(GroupSlot, corrupt, 120); SHMRING_AT(GroupSlot, overwritten, 128); SHMRING_AT(GroupSlot, evictions, 136);
+SHMRING_AT(GroupSlot, seen_overwritten, 144); SHMRING_AT(GroupSlot, abandoned, 152);
+SHMRING_AT(GroupSlot, name, 160); SHMRING_AT(GroupSlot, reader_waiting, 224);
+SHMRING_AT(GroupSlot, doorbell_gen, 228); SHMRING_AT(GroupSlot, stuck_pos, 232);
+SHMRING_AT(GroupSlot, stuck_since_ns, 240);
+// spec/LAYOUT.md §6
+SHMRING_AT(RecordHeader, word, 0); SHMRING_AT(RecordHeader, checksum, 8); SHMRING_AT(RecordHeader, len, 16);
+SHMRING_AT(RecordHeader, type, 20); SHMRING_AT(RecordHeader, flags, 22); SHMRING_AT(RecordHeader, producer, 24);
+SHMRING_AT(RecordHeader, messages, 28);
+#undef SHMRING_AT
 static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free,
               "spec/LAYOUT.md §1: shared atomics must be lock-free (address-free)");
 
