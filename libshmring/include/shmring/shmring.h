@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define SHMRING_VERSION_MAJOR 1
-#define SHMRING_VERSION_MINOR 1
+#define SHMRING_VERSION_MINOR 2
 #define SHMRING_VERSION_PATCH 0
 
 /* Status codes: the same numbers as absl::StatusCode (and gRPC). */
@@ -59,7 +59,8 @@ typedef struct shmring_reader shmring_reader;
 SHMRING_EXPORT const char* shmring_last_error(void);
 /* "OK", "NOT_FOUND", ... ("UNKNOWN" for numbers outside the enum). */
 SHMRING_EXPORT const char* shmring_status_name(int status);
-/* "1.0.0": the library actually loaded. */
+/* "MAJOR.MINOR.PATCH" of the library actually loaded (e.g. "1.2.0"); may be newer
+ * than the SHMRING_VERSION_* macros this program was compiled with. */
 SHMRING_EXPORT const char* shmring_version(void);
 
 /* ---- rings ---- */
@@ -138,6 +139,67 @@ typedef struct shmring_stats {
 /* Snapshot of the ring's counters. Fills min(stats->struct_size, sizeof) bytes. */
 SHMRING_EXPORT int shmring_ring_stats(const shmring_ring* ring, shmring_stats* stats);
 
+/* Liveness of a group's reader or a producer (from its lock and heartbeat). */
+typedef enum shmring_liveness {
+  SHMRING_LIVENESS_NONE = 0,  /* nobody attached */
+  SHMRING_LIVENESS_ALIVE = 1,
+  SHMRING_LIVENESS_STALE = 2, /* alive, but no heartbeat for stale_after_ms */
+  SHMRING_LIVENESS_DEAD = 3   /* attached process is gone */
+} shmring_liveness;
+
+/* One consumer group (since 1.2, SHMRING_1.2). */
+typedef struct shmring_group_stats {
+  uint32_t struct_size;      /* set by the caller: sizeof(shmring_group_stats) */
+  uint32_t slot;             /* group table slot (what shmring_ring_find_group returns) */
+  char name[64];             /* NUL-terminated; bytes a valid name cannot hold show as '?' */
+  uint32_t generation;       /* bumped each time a reader attaches */
+  int32_t pid;               /* reader pid (in its PID namespace), 0 when none attached */
+  uint64_t pidns;            /* reader's PID namespace inode */
+  uint32_t liveness;         /* shmring_liveness of the reader */
+  int32_t evicted;           /* nonzero: the group stopped gating producers (no live reader) */
+  uint64_t heartbeat_age_ns; /* since the reader's last heartbeat */
+  uint64_t cursor;           /* the group's committed position */
+  uint64_t lag_bytes;        /* tail - cursor */
+  uint64_t lag_records;      /* committed or in-flight records between cursor and tail */
+  uint64_t delivered;        /* records returned to this group's readers */
+  uint64_t delivered_bytes;
+  uint64_t overwritten;      /* records this group lost to the overwrite policy */
+  uint64_t corrupt;          /* records that failed their checksum or header checks */
+  uint64_t evictions;        /* times this group was evicted from gating */
+  uint64_t abandoned;        /* skip records of dead or stale producers passed over */
+} shmring_group_stats;
+
+/* One producer slot that was ever used (since 1.2, SHMRING_1.2). */
+typedef struct shmring_producer_stats {
+  uint32_t struct_size;      /* set by the caller: sizeof(shmring_producer_stats) */
+  uint32_t slot;             /* shmring_producer_slot(); shmring_record.producer & 0xffff */
+  uint32_t generation;       /* bumped per attach; shmring_record.producer >> 16 is its low 16 bits */
+  int32_t pid;               /* producer pid (in its PID namespace), 0 if never set */
+  uint64_t pidns;
+  uint32_t liveness;         /* shmring_liveness; NONE once the producer closed */
+  int32_t fenced;            /* nonzero: producers already skip a lap of its claim in flight */
+  uint64_t heartbeat_age_ns;
+  uint64_t committed;
+  uint64_t committed_bytes;
+  uint64_t dropped;          /* refused for lack of room (reject, or block past its deadline) */
+  uint64_t aborted;
+  uint64_t blocked_ns;       /* time spent waiting for room */
+  uint64_t wakeups;          /* reader wakeups rung */
+  uint64_t abandoned;        /* its records turned into skip records by others */
+  uint64_t unblocked;        /* of abandoned: taken while it was alive but stale */
+} shmring_producer_stats;
+
+/* Since 1.2 (SHMRING_1.2). Groups and producer slots in a fresh snapshot each call:
+ * *count gets the number of named groups / producer slots ever used. */
+SHMRING_EXPORT int shmring_ring_num_groups(const shmring_ring* ring, uint32_t* count);
+SHMRING_EXPORT int shmring_ring_num_producers(const shmring_ring* ring, uint32_t* count);
+/* The index-th named group (0 .. num_groups - 1, in slot order) or used producer
+ * slot (0 .. num_producers - 1). OUT_OF_RANGE past the end (groups or producers may
+ * come and go between calls). Fills min(stats->struct_size, sizeof) bytes. */
+SHMRING_EXPORT int shmring_ring_group_stats(const shmring_ring* ring, uint32_t index, shmring_group_stats* stats);
+SHMRING_EXPORT int shmring_ring_producer_stats(const shmring_ring* ring, uint32_t index,
+                                               shmring_producer_stats* stats);
+
 /* ---- producers ---- */
 
 typedef struct shmring_producer_options {
@@ -205,7 +267,10 @@ SHMRING_EXPORT void shmring_reader_options_init(shmring_reader_options* options)
 
 /* One delivered record (or message of a batch record); data is valid until the
  * reader's next poll, wait, commit or close. A batch with more messages than max is
- * returned over several polls; the cursor passes it only once it is returned whole. */
+ * returned over several polls; the cursor passes it only once it is returned whole.
+ * producer names the writer: slot | (slot generation & 0xffff) << 16, i.e. bits 0-15
+ * are shmring_producer_slot() and bits 16-31 the low 16 bits of that slot's
+ * generation (shmring_producer_stats), which tells a restarted producer apart. */
 typedef struct shmring_record {
   const void* data;
   size_t len;
@@ -229,7 +294,13 @@ SHMRING_EXPORT int shmring_reader_attach(shmring_ring* ring, const char* group, 
 SHMRING_EXPORT void shmring_reader_close(shmring_reader* reader);
 /* Up to max ready records into records[0 .. *count); never blocks. */
 SHMRING_EXPORT int shmring_reader_poll(shmring_reader* reader, shmring_record* records, size_t max, size_t* count);
-/* Like poll, but waits up to timeout_ns for records (then *count = 0, SHMRING_OK). */
+/* Waits without deadline when passed as timeout_ns to shmring_reader_wait (since 1.2;
+ * any library: INT64_MAX ns is about 292 years). */
+#define SHMRING_NO_DEADLINE INT64_MAX
+
+/* Like poll, but waits up to timeout_ns for records (then *count = 0, SHMRING_OK).
+ * timeout_ns <= 0: does not wait (like poll); SHMRING_NO_DEADLINE: waits until a
+ * record arrives. */
 SHMRING_EXPORT int shmring_reader_wait(shmring_reader* reader, shmring_record* records, size_t max, int64_t timeout_ns,
                         size_t* count);
 /* Commits the group cursor past everything returned so far (ABORTED if fenced). */
