@@ -56,6 +56,17 @@ int Guard(F&& f) noexcept {
   }
 }
 
+int OutOfRange(const char* what, uint32_t index, size_t count) {
+  return Fail(SHMRING_OUT_OF_RANGE, std::string(what) + " index " + std::to_string(index) + " is out of range: the ring has " +
+                                        std::to_string(count) + " (indexes 0 .. count - 1)");
+}
+
+// shmring_liveness and shmring::Liveness are the same numbers.
+static_assert(static_cast<int>(shmring::Liveness::kNone) == SHMRING_LIVENESS_NONE &&
+              static_cast<int>(shmring::Liveness::kAlive) == SHMRING_LIVENESS_ALIVE &&
+              static_cast<int>(shmring::Liveness::kStale) == SHMRING_LIVENESS_STALE &&
+              static_cast<int>(shmring::Liveness::kDead) == SHMRING_LIVENESS_DEAD);
+
 int NullArg(const char* what) { return Fail(SHMRING_INVALID_ARGUMENT, std::string(what) + " is NULL"); }
 
 // Copies the caller's versioned struct over defaults: only the first
@@ -75,6 +86,29 @@ int WriteVersioned(const T& value, T* out) {
   std::memcpy(out, &value, std::min<size_t>(size, sizeof(T)));
   out->struct_size = size;
   return SHMRING_OK;
+}
+
+// Who holds a group or producer slot: the fields shmring_group_stats and
+// shmring_producer_stats share with GroupStats and ProducerStats.
+template <typename From, typename To>
+void CopyAttachment(const From& from, To& to) {
+  to.slot = from.slot;
+  to.generation = from.generation;
+  to.pid = from.pid;
+  to.pidns = from.pidns;
+  to.liveness = static_cast<uint32_t>(from.liveness);
+  to.heartbeat_age_ns = from.heartbeat_age_ns;
+}
+
+// The 1.2 per-group / per-producer entry points: checks the handle and the out
+// pointer, takes one snapshot and hands it to f.
+template <typename F>
+int WithStats(const shmring_ring* ring, const void* out, const char* out_name, F&& f) {
+  return Guard([&] {
+    if (ring == nullptr) return NullArg("ring");
+    if (out == nullptr) return NullArg(out_name);
+    return f(ring->ring->Stats());
+  });
 }
 
 int Batch(absl::StatusOr<std::span<const shmring::RecordView>> batch, shmring_record* out, size_t* count) {
@@ -262,6 +296,63 @@ int shmring_ring_stats(const shmring_ring* ring, shmring_stats* stats) {
   });
 }
 
+int shmring_ring_num_groups(const shmring_ring* ring, uint32_t* count) {
+  return WithStats(ring, count, "count", [&](const shmring::RingStats& s) {
+    *count = static_cast<uint32_t>(s.groups.size());
+    return Ok();
+  });
+}
+
+int shmring_ring_num_producers(const shmring_ring* ring, uint32_t* count) {
+  return WithStats(ring, count, "count", [&](const shmring::RingStats& s) {
+    *count = static_cast<uint32_t>(s.producers.size());
+    return Ok();
+  });
+}
+
+int shmring_ring_group_stats(const shmring_ring* ring, uint32_t index, shmring_group_stats* stats) {
+  return WithStats(ring, stats, "stats", [&](const shmring::RingStats& s) {
+    if (index >= s.groups.size()) return OutOfRange("group", index, s.groups.size());
+    const shmring::GroupStats& g = s.groups[index];
+    shmring_group_stats c{};
+    c.struct_size = sizeof(c);
+    CopyAttachment(g, c);
+    // GroupName is at most kGroupNameMax (63) clean bytes; truncation only guards a bad ring.
+    std::memcpy(c.name, g.name.data(), std::min(g.name.size(), sizeof(c.name) - 1));
+    c.evicted = g.evicted;
+    c.cursor = g.cursor;
+    c.lag_bytes = g.lag_bytes;
+    c.lag_records = g.lag_records;
+    c.delivered = g.delivered;
+    c.delivered_bytes = g.delivered_bytes;
+    c.overwritten = g.overwritten;
+    c.corrupt = g.corrupt;
+    c.evictions = g.evictions;
+    c.abandoned = g.abandoned;
+    return WriteVersioned(c, stats);
+  });
+}
+
+int shmring_ring_producer_stats(const shmring_ring* ring, uint32_t index, shmring_producer_stats* stats) {
+  return WithStats(ring, stats, "stats", [&](const shmring::RingStats& s) {
+    if (index >= s.producers.size()) return OutOfRange("producer", index, s.producers.size());
+    const shmring::ProducerStats& p = s.producers[index];
+    shmring_producer_stats c{};
+    c.struct_size = sizeof(c);
+    CopyAttachment(p, c);
+    c.fenced = p.fenced;
+    c.committed = p.committed;
+    c.committed_bytes = p.committed_bytes;
+    c.dropped = p.dropped;
+    c.aborted = p.aborted;
+    c.blocked_ns = p.blocked_ns;
+    c.wakeups = p.wakeups;
+    c.abandoned = p.abandoned;
+    c.unblocked = p.unblocked;
+    return WriteVersioned(c, stats);
+  });
+}
+
 // ---- producers ----
 
 void shmring_producer_options_init(shmring_producer_options* o) {
@@ -404,6 +495,8 @@ int shmring_reader_wait(shmring_reader* r, shmring_record* records, size_t max, 
     if (count == nullptr) return NullArg("count");
     *count = 0;
     if (records == nullptr && max != 0) return NullArg("records");
+    // SHMRING_NO_DEADLINE (INT64_MAX) passes through: Reader::Wait's deadline is
+    // now + timeout in uint64 ns, which INT64_MAX cannot overflow.
     return Batch(r->reader->Wait(max, std::chrono::nanoseconds(std::max<int64_t>(timeout_ns, 0))), records, count);
   });
 }

@@ -31,7 +31,10 @@ static void test_errors(const char* missing) {
   CHECK(strcmp(shmring_status_name(SHMRING_NOT_FOUND), "NOT_FOUND") == 0);
   CHECK(strcmp(shmring_status_name(SHMRING_UNAUTHENTICATED), "UNAUTHENTICATED") == 0);
   CHECK(strcmp(shmring_status_name(99), "UNKNOWN") == 0);
-  CHECK(strcmp(shmring_version(), "1.1.0") == 0);
+  char want[32];
+  snprintf(want, sizeof want, "%d.%d.%d", SHMRING_VERSION_MAJOR, SHMRING_VERSION_MINOR, SHMRING_VERSION_PATCH);
+  CHECK(strcmp(shmring_version(), want) == 0);
+  CHECK(strcmp(shmring_version(), "1.2.0") == 0);
 
   shmring_create_options o;
   shmring_create_options_init(&o);
@@ -215,6 +218,97 @@ static void test_messages(const char* name) {
   shmring_ring_remove(name);
 }
 
+/* Per-group and per-producer stats (1.2): lag after writing 5 and reading 2. */
+static void test_group_stats(const char* name) {
+  const char* groups[] = {"a", "b"};
+  shmring_create_options o;
+  shmring_create_options_init(&o);
+  o.capacity = 1 << 16;
+  o.groups = groups;
+  o.num_groups = 2;
+  shmring_ring* ring = NULL;
+  CHECK_OK(shmring_ring_create(name, &o, &ring));
+  if (ring == NULL) return;
+  uint32_t count = 99;
+  CHECK_OK(shmring_ring_num_producers(ring, &count));
+  CHECK(count == 0);
+  shmring_producer* p = NULL;
+  CHECK_OK(shmring_producer_attach(ring, NULL, &p));
+  if (p == NULL) return;
+  for (int i = 0; i < 5; ++i) CHECK_OK(shmring_producer_write(p, "0123456789", 10, 1));
+  shmring_reader_options ro;
+  shmring_reader_options_init(&ro);
+  ro.auto_commit = 0;
+  shmring_reader* r = NULL;
+  CHECK_OK(shmring_reader_attach(ring, "a", &ro, &r));
+  if (r == NULL) return;
+  shmring_record recs[2];
+  size_t n = 0;
+  CHECK_OK(shmring_reader_poll(r, recs, 2, &n));
+  CHECK(n == 2);
+  CHECK_OK(shmring_reader_commit(r));
+
+  CHECK_OK(shmring_ring_num_groups(ring, &count));
+  CHECK(count == 2);
+  CHECK_OK(shmring_ring_num_producers(ring, &count));
+  CHECK(count == 1);
+  shmring_stats st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  CHECK_OK(shmring_ring_stats(ring, &st));
+
+  shmring_group_stats g;
+  memset(&g, 0, sizeof g);
+  CHECK(shmring_ring_group_stats(ring, 0, &g) == SHMRING_INVALID_ARGUMENT); /* struct_size unset */
+  g.struct_size = sizeof g;
+  CHECK_OK(shmring_ring_group_stats(ring, 0, &g));
+  CHECK(g.struct_size == sizeof g && g.slot == 0 && strcmp(g.name, "a") == 0);
+  CHECK(g.cursor == shmring_reader_committed_position(r) && g.cursor > 0);
+  CHECK(g.lag_records == 3 && g.lag_bytes == st.tail - g.cursor);
+  CHECK(g.delivered == 2 && g.delivered_bytes == 20 && g.overwritten == 0 && g.corrupt == 0);
+  CHECK(g.pid == (int32_t)getpid() && g.liveness == SHMRING_LIVENESS_ALIVE && g.evicted == 0);
+  CHECK_OK(shmring_ring_group_stats(ring, 1, &g));
+  CHECK(g.slot == 1 && strcmp(g.name, "b") == 0 && g.cursor == 0);
+  CHECK(g.lag_records == 5 && g.lag_bytes == st.tail && g.delivered == 0);
+  CHECK(g.pid == 0 && g.liveness == SHMRING_LIVENESS_NONE);
+  CHECK(shmring_ring_group_stats(ring, 2, &g) == SHMRING_OUT_OF_RANGE);
+  CHECK(strstr(shmring_last_error(), "group index 2") != NULL);
+  /* An older caller's smaller struct: only its prefix is written. */
+  shmring_group_stats small;
+  memset(&small, 0xab, sizeof small);
+  small.struct_size = 8;
+  CHECK_OK(shmring_ring_group_stats(ring, 1, &small));
+  CHECK(small.slot == 1 && (unsigned char)small.name[0] == 0xab);
+
+  shmring_producer_stats ps;
+  memset(&ps, 0, sizeof ps);
+  ps.struct_size = sizeof ps;
+  CHECK_OK(shmring_ring_producer_stats(ring, 0, &ps));
+  CHECK(ps.struct_size == sizeof ps && ps.slot == shmring_producer_slot(p) && ps.generation > 0);
+  CHECK(ps.committed == 5 && ps.committed_bytes == 50 && ps.dropped == 0 && ps.aborted == 0);
+  CHECK(ps.pid == (int32_t)getpid() && ps.liveness == SHMRING_LIVENESS_ALIVE && ps.fenced == 0);
+  /* shmring_record.producer = slot | (generation & 0xffff) << 16 */
+  CHECK(recs[0].producer == (ps.slot | (ps.generation & 0xffffu) << 16));
+  CHECK(shmring_ring_producer_stats(ring, 1, &ps) == SHMRING_OUT_OF_RANGE);
+  CHECK(shmring_ring_producer_stats(NULL, 0, &ps) == SHMRING_INVALID_ARGUMENT);
+  CHECK(shmring_ring_num_groups(ring, NULL) == SHMRING_INVALID_ARGUMENT);
+
+  /* wait: a timeout <= 0 does not wait; SHMRING_NO_DEADLINE waits until records come
+   * (here they are already there, so it returns at once). */
+  CHECK_OK(shmring_reader_wait(r, recs, 2, -1, &n));
+  CHECK(n == 2);
+  CHECK_OK(shmring_reader_commit(r));
+  CHECK_OK(shmring_reader_wait(r, recs, 2, SHMRING_NO_DEADLINE, &n));
+  CHECK(n == 1);
+  CHECK_OK(shmring_reader_wait(r, recs, 2, -5, &n));
+  CHECK(n == 0);
+
+  shmring_reader_close(r);
+  shmring_producer_close(p);
+  shmring_ring_close(ring);
+  shmring_ring_remove(name);
+}
+
 int main(void) {
   char name[64], missing[64];
   snprintf(name, sizeof name, "shmring-capi-test-%d", (int)getpid());
@@ -223,6 +317,8 @@ int main(void) {
   test_roundtrip(name);
   shmring_ring_remove(name);
   test_messages(name);
+  shmring_ring_remove(name);
+  test_group_stats(name);
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

@@ -32,16 +32,33 @@ done
 ldd "$work/cmake-build/c_shmring" | grep -q "$libdir/libshmring.so.1"
 if ldd "$work/cmake-build/c_shmring_static" | grep -q libshmring; then echo "static program uses libshmring.so"; exit 1; fi
 
+echo "== find_package(shmring) from a C-only project"
+"$cmake" -S "$src/../consumer_c" -B "$work/c-build" $gen -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+  >"$work/c-configure.log" || { cat "$work/c-configure.log"; exit 1; }
+"$cmake" --build "$work/c-build" -j2 >"$work/c-build.log" || { cat "$work/c-build.log"; exit 1; }
+for exe in conly_shmring conly_shmring_static; do
+  "$work/c-build/$exe" "$ring-$exe"
+done
+if ldd "$work/c-build/conly_shmring_static" | grep -q libshmring; then echo "static C program uses libshmring.so"; exit 1; fi
+
 echo "== pkg-config --cflags --libs shmring"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 pkg-config --cflags --libs shmring
 cc=${CC:-cc} cxx=${CXX:-c++}
 $cc -std=c99 -Wall -Werror "$src/main.c" -o "$work/c_pc" $(pkg-config --cflags --libs shmring)
 $cxx -std=c++20 "$src/main.cc" -o "$work/cxx_pc" $(pkg-config --cflags --libs shmring)
-# Static: the archive plus everything Requires.private / Libs.private name.
-static_libs=$(pkg-config --static --libs shmring | sed 's/-lshmring\b//')
-$cc -std=c99 "$src/main.c" -o "$work/c_pc_static" $(pkg-config --cflags shmring) "$libdir/libshmring.a" $static_libs
+# Static, as spec/C_API.md "Linking" says: name the archive (a plain -lshmring picks
+# libshmring.so even with --static), then what --static lists without -lshmring;
+# that includes -lstdc++, so the C driver links it.
+$cc -std=c99 "$src/main.c" -o "$work/c_pc_static" $(pkg-config --cflags shmring) \
+  "$(pkg-config --variable=libdir shmring)/libshmring.a" $(pkg-config --static --libs shmring | sed 's/-lshmring //')
+$cxx -std=c++20 "$src/main.cc" -o "$work/cxx_pc_static" $(pkg-config --cflags shmring) \
+  "$(pkg-config --variable=libdir shmring)/libshmring.a" $(pkg-config --static --libs shmring | sed 's/-lshmring //')
+for exe in c_pc_static cxx_pc_static; do
+  if ldd "$work/$exe" | grep -q libshmring; then echo "$exe uses libshmring.so"; exit 1; fi
+done
 LD_LIBRARY_PATH=$libdir "$work/c_pc" "$ring-c-pc"
 LD_LIBRARY_PATH=$libdir "$work/cxx_pc" "$ring-cxx-pc"
 "$work/c_pc_static" "$ring-c-pc-static"
+"$work/cxx_pc_static" "$ring-cxx-pc-static"
 echo "install test passed"

@@ -56,6 +56,33 @@ class _Stats(ctypes.Structure):
                                                   "evictions", "reclaims", "fence_skips")]
 
 
+_U64 = ctypes.c_uint64
+
+
+class _GroupStats(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("slot", ctypes.c_uint32), ("name", ctypes.c_char * 64),
+                ("generation", ctypes.c_uint32), ("pid", ctypes.c_int32), ("pidns", _U64),
+                ("liveness", ctypes.c_uint32), ("evicted", ctypes.c_int32)] + [
+                   (n, _U64) for n in ("heartbeat_age_ns", "cursor", "lag_bytes", "lag_records", "delivered",
+                                       "delivered_bytes", "overwritten", "corrupt", "evictions", "abandoned")]
+
+
+class _ProducerStats(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("slot", ctypes.c_uint32), ("generation", ctypes.c_uint32),
+                ("pid", ctypes.c_int32), ("pidns", _U64), ("liveness", ctypes.c_uint32),
+                ("fenced", ctypes.c_int32)] + [
+                   (n, _U64) for n in ("heartbeat_age_ns", "committed", "committed_bytes", "dropped", "aborted",
+                                       "blocked_ns", "wakeups", "abandoned", "unblocked")]
+
+
+_LIVENESS = ("none", "alive", "stale", "dead")  # shmring_liveness
+_OUT_OF_RANGE = 11
+# shmring_reader_wait's SHMRING_NO_DEADLINE (INT64_MAX ns).
+_NO_DEADLINE = (1 << 63) - 1
+# Ring.create keywords beyond its named parameters: fields of shmring_create_options.
+_MORE_CREATE_OPTIONS = ("initial_position", "stale_after_ms", "evict_after_ms", "unblock_after_ms", "message_batches")
+
+
 class _Message(ctypes.Structure):
     _fields_ = [("data", ctypes.c_void_p), ("len", ctypes.c_size_t), ("type", ctypes.c_uint16)]
 
@@ -98,6 +125,9 @@ for _name, _res, _args in [
     ("shmring_ring_path", _cp, [_vp]), ("shmring_ring_capacity", _u64, [_vp]),
     ("shmring_ring_max_record", _u32, [_vp]), ("shmring_ring_policy", _int, [_vp]),
     ("shmring_ring_stats", _int, [_vp, _P(_Stats)]),
+    ("shmring_ring_num_groups", _int, [_vp, _P(_u32)]), ("shmring_ring_num_producers", _int, [_vp, _P(_u32)]),
+    ("shmring_ring_group_stats", _int, [_vp, _u32, _P(_GroupStats)]),
+    ("shmring_ring_producer_stats", _int, [_vp, _u32, _P(_ProducerStats)]),
     ("shmring_producer_options_init", None, [_P(_ProducerOptions)]),
     ("shmring_producer_attach", _int, [_vp, _P(_ProducerOptions), _P(_vp)]),
     ("shmring_producer_close", None, [_vp]),
@@ -176,6 +206,12 @@ class Ring(_Handle):
     @classmethod
     def create(cls, name, capacity=1 << 20, policy="block", groups=(), max_record=0, max_producers=64,
                max_groups=16, mode=0o600, checksums=True, **more):
+        """Creates a ring. More keywords: initial_position, stale_after_ms, evict_after_ms,
+        unblock_after_ms, message_batches; any other raises TypeError."""
+        unknown = sorted(set(more) - set(_MORE_CREATE_OPTIONS))
+        if unknown:
+            raise TypeError(f"Ring.create() got unknown option {unknown[0]!r} "
+                            f"(known besides its parameters: {', '.join(_MORE_CREATE_OPTIONS)})")
         o = _CreateOptions()
         _L.shmring_create_options_init(ctypes.byref(o))
         o.capacity, o.max_record, o.max_producers, o.max_groups = capacity, max_record, max_producers, max_groups
@@ -183,7 +219,7 @@ class Ring(_Handle):
         o.mode, o.checksums = mode, int(bool(checksums))
         names = (ctypes.c_char_p * max(len(groups), 1))(*[_b(g) for g in groups])
         o.groups, o.num_groups = ctypes.cast(names, ctypes.POINTER(ctypes.c_char_p)), len(groups)
-        for k, v in more.items():  # initial_position, stale/evict/unblock_after_ms, message_batches
+        for k, v in more.items():
             setattr(o, k, v)
         h = ctypes.c_void_p()
         _check(_L.shmring_ring_create(_b(name), ctypes.byref(o), ctypes.byref(h)))
@@ -218,9 +254,28 @@ class Ring(_Handle):
     policy = property(lambda self: _L.shmring_ring_policy(self.handle))
 
     def stats(self):
+        """Ring-wide counters (a dict), plus "groups" and "producers": a dict per named
+        group (cursor, lag_records, lag_bytes, delivered, reader pid and liveness, ...)
+        and per producer slot ever used (committed, dropped, pid, liveness, ...)."""
         s = _Stats(struct_size=ctypes.sizeof(_Stats))
         _check(_L.shmring_ring_stats(self.handle, ctypes.byref(s)))
-        return {name: getattr(s, name) for name, _ in _Stats._fields_ if name != "struct_size"}
+        out = _fields(s)
+        out["groups"] = self._each(_L.shmring_ring_num_groups, _L.shmring_ring_group_stats, _GroupStats)
+        out["producers"] = self._each(_L.shmring_ring_num_producers, _L.shmring_ring_producer_stats, _ProducerStats)
+        return out
+
+    def _each(self, count, get, struct):
+        n = ctypes.c_uint32()
+        _check(count(self.handle, ctypes.byref(n)))
+        items = []
+        for i in range(n.value):
+            s = struct(struct_size=ctypes.sizeof(struct))
+            code = get(self.handle, i, ctypes.byref(s))
+            if code == _OUT_OF_RANGE:  # a group or producer went away since the count
+                break
+            _check(code)
+            items.append(_fields(s))
+        return items
 
     def producer(self, block_timeout=None):
         return Producer(self, block_timeout)
@@ -229,9 +284,22 @@ class Ring(_Handle):
         return Reader(self, group, auto_commit, spin)
 
 
+def _fields(s):
+    d = {name: getattr(s, name) for name, _ in s._fields_ if name != "struct_size"}
+    if "name" in d:
+        d["name"] = d["name"].decode(errors="replace")
+    if "liveness" in d:
+        d["liveness"] = _LIVENESS[d["liveness"]] if d["liveness"] < len(_LIVENESS) else str(d["liveness"])
+    for flag in ("evicted", "fenced"):
+        if flag in d:
+            d[flag] = bool(d[flag])
+    return d
+
+
 class Producer(_Handle):
     """Writes records. Use from one thread at a time."""
     _close = _L.shmring_producer_close
+    _view = None  # the memoryview of the outstanding reservation
 
     def __init__(self, ring, block_timeout=None):
         o = _ProducerOptions()
@@ -241,6 +309,18 @@ class Producer(_Handle):
         h = ctypes.c_void_p()
         _check(_L.shmring_producer_attach(ring.handle, ctypes.byref(o), ctypes.byref(h)))
         super().__init__(h.value)
+        self._view = None
+
+    def close(self):
+        self._release()
+        super().close()
+
+    def _release(self):
+        # The reservation's bytes belong to the ring once committed or aborted: writing
+        # through the view then would corrupt a published record.
+        if self._view is not None:
+            self._view.release()
+            self._view = None
 
     slot = property(lambda self: _L.shmring_producer_slot(self.handle))
 
@@ -260,18 +340,23 @@ class Producer(_Handle):
         _check(_L.shmring_producer_write_messages(self.handle, arr, len(items)))
 
     def reserve(self, length, type=0, timeout=None):
-        """Claims length bytes; returns a writable memoryview into the ring (valid until commit/abort)."""
+        """Claims length bytes; returns a writable memoryview into the ring. commit(), abort()
+        and close() release it (using it then raises ValueError); do not keep slices of it."""
         r = _Reservation()
         t = -1 if timeout is None else int(timeout * 1e9)
         _check(_L.shmring_producer_reserve(self.handle, length, type, t, ctypes.byref(r)))
         if not r.len:
-            return memoryview(bytearray())
-        return memoryview((ctypes.c_ubyte * r.len).from_address(r.data)).cast("B")
+            self._view = memoryview(bytearray())
+        else:
+            self._view = memoryview((ctypes.c_ubyte * r.len).from_address(r.data)).cast("B")
+        return self._view
 
     def commit(self):
+        self._release()
         _check(_L.shmring_producer_commit(self.handle))
 
     def abort(self):
+        self._release()
         _check(_L.shmring_producer_abort(self.handle))
 
 
@@ -305,9 +390,11 @@ class Reader(_Handle):
         return self._records(buf, n)
 
     def wait(self, max=64, timeout=1.0):
-        """Like poll, but waits up to timeout seconds for records."""
+        """Like poll, but waits up to timeout seconds for records ([] when none came);
+        timeout=None waits without deadline, until records arrive; timeout <= 0 does not wait."""
         buf, n = self._batch(max)
-        _check(_L.shmring_reader_wait(self.handle, buf, max, int(timeout * 1e9), ctypes.byref(n)))
+        t = _NO_DEADLINE if timeout is None else min(int(timeout * 1e9), _NO_DEADLINE)
+        _check(_L.shmring_reader_wait(self.handle, buf, max, t, ctypes.byref(n)))
         return self._records(buf, n)
 
     def commit(self):

@@ -49,6 +49,62 @@ class RingTest(unittest.TestCase):
         st = self.ring.stats()
         self.assertEqual((st["committed"], st["aborted"], st["delivered"]), (3, 1, 3))
 
+    def test_reserved_view_is_released_by_commit_and_abort(self):
+        with self.ring.producer() as p, self.ring.reader("g") as r:
+            view = p.reserve(3)
+            view[:] = b"abc"
+            p.commit()
+            with self.assertRaises(ValueError):  # released: cannot write into the committed record
+                view[0] = ord("X")
+            view = p.reserve(2)
+            p.abort()
+            with self.assertRaises(ValueError):
+                view[:] = b"zz"
+            view = p.reserve(1)
+        with self.assertRaises(ValueError):  # close aborts and releases too
+            view[0] = 1
+        with self.ring.reader("g") as r:
+            self.assertEqual([x.data for x in r.poll()], [b"abc"])
+
+    def test_create_refuses_unknown_options(self):
+        typo = self.name + "-typo"
+        self.addCleanup(lambda: os.path.exists("/dev/shm/" + typo) and shmring.Ring.remove(typo))
+        with self.assertRaises(TypeError) as cm:
+            shmring.Ring.create(typo, groups=["g"], stale_after_sm=10)
+        self.assertIn("stale_after_sm", str(cm.exception))
+        self.assertFalse(os.path.exists("/dev/shm/" + typo))  # nothing was created
+
+    def test_wait_without_deadline(self):
+        import threading
+        with self.ring.producer() as p, self.ring.reader("g") as r:
+            # Whether the write lands before or during the wait, wait(None) returns it.
+            t = threading.Thread(target=p.write, args=(b"late",))
+            t.start()
+            try:
+                recs = r.wait(timeout=None)
+            finally:
+                t.join()  # before the producer closes, even if wait raised
+            self.assertEqual([x.data for x in recs], [b"late"])
+            self.assertEqual(r.wait(timeout=-1), [])  # <= 0: does not wait
+
+    def test_group_and_producer_stats(self):
+        with self.ring.producer() as p, self.ring.reader("g", auto_commit=False) as r:
+            for _ in range(5):
+                p.write(b"0123456789")
+            self.assertEqual(len(r.poll(max=2)), 2)
+            r.commit()
+            self.ring.add_group("idle")
+            st = self.ring.stats()
+            g, idle = st["groups"]
+            self.assertEqual((g["name"], g["slot"], g["cursor"]), ("g", 0, r.committed_position))
+            self.assertEqual((g["lag_records"], g["lag_bytes"]), (3, st["tail"] - g["cursor"]))
+            self.assertEqual((g["delivered"], g["delivered_bytes"], g["overwritten"]), (2, 20, 0))
+            self.assertEqual((g["pid"], g["liveness"], g["evicted"]), (os.getpid(), "alive", False))
+            self.assertEqual((idle["name"], idle["pid"], idle["liveness"], idle["lag_records"]), ("idle", 0, "none", 0))
+            [prod] = st["producers"]
+            self.assertEqual((prod["slot"], prod["committed"], prod["committed_bytes"]), (p.slot, 5, 50))
+            self.assertEqual((prod["pid"], prod["liveness"], prod["fenced"]), (os.getpid(), "alive", False))
+
     def test_message_batches(self):
         name = self.name + "-batches"
         ring = shmring.Ring.create(name, capacity=1 << 16, groups=["g"], message_batches=True)

@@ -19,7 +19,7 @@ class Producer;
 
 // A claimed record: write the payload into data(), then Producer::Commit or Abort.
 // Move-only; destroying an uncommitted reservation aborts it.
-class Reservation {
+class SHMRING_EXPORT Reservation {
  public:
   Reservation() = default;
   Reservation(Reservation&& o) noexcept;
@@ -41,7 +41,7 @@ class Reservation {
 
 // Several records claimed in one step (one tail CAS), committed together, in order
 // (ReserveBatch); or one batch record of several messages (ReserveMessages).
-class BatchReservation {
+class SHMRING_EXPORT BatchReservation {
  public:
   BatchReservation() = default;
   BatchReservation(BatchReservation&& o) noexcept;
@@ -86,7 +86,7 @@ struct ProducerOptions {
   std::chrono::nanoseconds block_timeout = std::chrono::seconds(5);
 };
 
-class Producer {
+class SHMRING_EXPORT Producer {
  public:
   // Takes a free (or dead owner's) producer slot; ResourceExhausted if none.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Producer>> Attach(std::shared_ptr<Ring> ring,
@@ -133,7 +133,7 @@ class Producer {
 
   [[nodiscard]] uint32_t slot() const;
 
-  struct Impl;
+  struct SHMRING_LOCAL Impl;
   explicit Producer(std::unique_ptr<Impl> impl);
 
  private:

@@ -42,7 +42,7 @@ struct AttachReport {
   uint64_t lost_while_away = 0;    // records overwritten while no reader was attached
 };
 
-class Reader {
+class SHMRING_EXPORT Reader {
  public:
   // Becomes the group's reader. FailedPrecondition if a live reader holds it.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Reader>> Attach(std::shared_ptr<Ring> ring,
@@ -84,7 +84,7 @@ class Reader {
   [[nodiscard]] const AttachReport& attach_report() const;
   [[nodiscard]] uint32_t group() const;
 
-  struct Impl;
+  struct SHMRING_LOCAL Impl;
   explicit Reader(std::unique_ptr<Impl> impl);
 
  private:

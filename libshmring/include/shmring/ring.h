@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "shmring/export.h"
 
 namespace shmring {
 
@@ -28,8 +29,8 @@ enum class Policy : uint32_t {
   kReject = 2,     // fail at once with ResourceExhausted (counted as dropped)
   kOverwrite = 3,  // move lagging groups past the oldest records (counted per group as overwritten)
 };
-[[nodiscard]] std::string_view PolicyName(Policy p);
-[[nodiscard]] absl::StatusOr<Policy> ParsePolicy(std::string_view name);
+SHMRING_EXPORT [[nodiscard]] std::string_view PolicyName(Policy p);
+SHMRING_EXPORT [[nodiscard]] absl::StatusOr<Policy> ParsePolicy(std::string_view name);
 
 struct CreateOptions {
   uint64_t capacity = 1 << 20;  // data-area bytes: a power of two, 4 KiB .. 1 TiB
@@ -80,7 +81,7 @@ struct RecoverReport {
   uint64_t claims_unsettled = 0;   // dead claims left for the reader stuck at them (spec/RECOVERY.md §3.4)
 };
 
-class Ring {
+class SHMRING_EXPORT Ring {
  public:
   // Creates a new ring; fails with AlreadyExists if the file exists, and with
   // ResourceExhausted (and advice) if the tmpfs cannot hold it.
@@ -126,7 +127,7 @@ class Ring {
   [[nodiscard]] bool message_batches() const;
   [[nodiscard]] bool read_only() const;
 
-  struct Impl;  // libshmring/src/ring_impl.h
+  struct SHMRING_LOCAL Impl;  // libshmring/src/ring_impl.h
   Impl& impl() const { return *impl_; }
   explicit Ring(std::unique_ptr<Impl> impl);
 
