@@ -5,7 +5,7 @@
 # packages, Release build of shmctl and shmring-demo from that context alone, stage
 # (strip) them, runtime packages, check-libs (every shared library they load comes from a
 # runtime package). Then the staged shmctl runs (ns_test.sh runs the staged demo).
-# What this cannot show: that debian:12 pulls and that the runtime stage has no package beyond those (see deploy/README.md).
+# What this cannot show: that debian:12 pulls, and the Dockerfile's own syntax (deploy/README.md).
 #   image_test.sh SOURCE_DIR WORK_DIR   (exits 77 = skipped, saying why; never under CI=true)
 set -euo pipefail
 src=$1 work=$2
