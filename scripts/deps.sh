@@ -7,6 +7,10 @@ set -euo pipefail
 want=(build-essential cmake ninja-build pkg-config liburing-dev libxxhash-dev libabsl-dev nlohmann-json3-dev libcpp-httplib-dev)
 if [[ "${1:-build}" == test || "${1:-build}" == bench ]]; then
   want+=(libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev python3 clang-14 spin prometheus curl yamllint)
+  # node + npm for deploy.schema (deploy/validate pins versions that run on Debian 12's node 18).
+  # A nodejs that ships its own npm (NodeSource's) Conflicts with Debian's npm package: keep it.
+  want+=(nodejs)
+  command -v npm >/dev/null || want+=(npm)
 fi
 if [[ "${1:-build}" == bench ]]; then
   want+=(libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler iceoryx

@@ -33,7 +33,7 @@ bool FillAddr(const std::string& path, sockaddr_un* a) {
 
 DoorbellServer::~DoorbellServer() { Close(); }
 
-absl::Status DoorbellServer::Open(const std::string& path, mode_t mode) {
+absl::Status DoorbellServer::Open(const std::string& path, mode_t mode, gid_t gid) {
   sockaddr_un addr;
   if (!FillAddr(path, &addr)) {
     return absl::InvalidArgumentError(absl::StrCat("doorbell socket path ", path, ": longer than ",
@@ -49,8 +49,24 @@ absl::Status DoorbellServer::Open(const std::string& path, mode_t mode) {
     return ErrnoStatus(err, "create doorbell for", path);
   }
   unlink(path.c_str());  // a dead reader's socket: we hold the group's lock
-  if (bind(lfd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || chmod(path.c_str(), mode & 0777) != 0 ||
-      listen(lfd_, 128) != 0) {
+  if (bind(lfd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;
+    Close();
+    return ErrnoStatus(err, "bind doorbell socket", path);
+  }
+  // PROTOCOL §7.2: the socket gets the ring file's group and permission bits, so every
+  // process that may write the ring through its group may also connect (connect(2) needs
+  // write permission on the socket file). Without it a reader running as another uid and
+  // primary group (a container with the ring's group only as a supplementary group) would
+  // make a socket that the ring's producers cannot reach. chown to a group we are not in
+  // fails with EPERM: then we reach the ring as its owner or through "other", and the
+  // socket keeps our group; the mode still mirrors the ring's.
+  if (chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0 && errno != EPERM) {
+    const int err = errno;
+    Close();
+    return ErrnoStatus(err, "give the ring's group to doorbell socket", path);
+  }
+  if (chmod(path.c_str(), mode & 0777) != 0 || listen(lfd_, 128) != 0) {
     const int err = errno;
     Close();
     return ErrnoStatus(err, "listen on doorbell socket", path);

@@ -20,7 +20,8 @@ std::string DoorbellPath(const std::string& ring_path, const std::string& group)
 class DoorbellServer {
  public:
   ~DoorbellServer();
-  [[nodiscard]] absl::Status Open(const std::string& path, mode_t mode);
+  // Listens at `path` with the ring file's permission bits `mode` and group `gid` (§7.2).
+  [[nodiscard]] absl::Status Open(const std::string& path, mode_t mode, gid_t gid);
   bool active() const { return epfd_ >= 0; }
   int fd() const { return epfd_; }
   // Hands the eventfd to every producer waiting to connect, then resets the eventfd.

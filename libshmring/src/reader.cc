@@ -572,7 +572,7 @@ absl::StatusOr<int> Reader::DoorbellFd() {
   if (p.bell.active()) return p.bell.fd();
   struct stat st;
   if (fstat(p.r.fd, &st) != 0) return ErrnoStatus(errno, "stat ring", p.r.path);
-  SHMRING_RETURN_IF_ERROR(p.bell.Open(DoorbellPath(p.r.path, GroupName(p.gs)), st.st_mode));
+  SHMRING_RETURN_IF_ERROR(p.bell.Open(DoorbellPath(p.r.path, GroupName(p.gs)), st.st_mode, st.st_gid));
   // Release pairs with RingBells' acquire: producers connect only once we listen.
   p.gs.doorbell_gen.store(p.gen, std::memory_order_release);
   return p.bell.fd();

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The Kubernetes Pod model of deploy/k8s, on one machine, in real Linux namespaces.
 #
-#   ns_test.sh SHMCTL SHMRING_DEMO [CLAIM_AND_DIE]   (as root; exits 77 = skipped when it cannot run)
+#   ns_test.sh SHMCTL SHMRING_DEMO CLAIM_AND_DIE   (as root; exits 77 = skipped when it cannot run)
+#
+# SHMCTL and SHMRING_DEMO must be BUILD/tools/shmctl/shmctl and BUILD/tools/demo/shmring-demo
+# of one build tree: deploy/docker/install.sh stages them into the "image" as the
+# Dockerfile does. Under CI (CI=true, as root, after scripts/deps.sh test) every check must
+# run: a check that cannot run there fails instead of skipping.
 #
 # A Pod's containers share a memory-backed emptyDir mounted at /dev/shm, and
 # nothing else: each has its own mount, PID and UTS namespace (and, under a
@@ -10,7 +15,8 @@
 # (plus --user --map-root-user when the kernel allows it) whose /dev/shm is a
 # bind mount of one shared tmpfs directory; rings are addressed by the path
 # /dev/shm/NAME (a PATH containing '/'). The test shows, each step a numbered check:
-#   1. the binaries need only the shared libraries deploy/docker/Dockerfile installs;
+#   1. deploy/docker/install.sh (the Dockerfile's steps) installs the runtime packages and
+#      stages the binaries, which need only the shared libraries of those packages;
 #   2. records flow from a producer container to a consumer container, byte for byte;
 #      the two have different PID namespaces, and `shmctl stat --json` records which;
 #   3. SIGKILL of the producer container's init mid-stream: stat shows the producer
@@ -18,25 +24,38 @@
 #      delivers every committed record in order (claims, if any, reclaimed and counted);
 #      and a producer container that dies holding a claim (CLAIM_AND_DIE) has that claim
 #      reclaimed by the consumer in another PID namespace, counted as abandoned;
-#   4. SIGKILL of the consumer container: producers that need room evict its group after
-#      --evict-after; a new consumer container resumes from the group's cursor and is
+#   4. SIGKILL of the consumer container: producers that need room evict its group, but
+#      not before --evict-after (a 10-minute --evict-after is not evicted by a writer that
+#      gives up after 1 s, and the 300 ms group is evicted with a heartbeat >= 300 ms old);
+#      a new consumer container resumes from the group's cursor and is
 #      told how many records it lost (stat's overwritten counter says the same);
 #   5. a container running as another uid without the ring's group cannot attach
 #      (exit 1, "permission denied (EACCES)"); one with the group (fsGroup) can;
 #   6. a too-small tmpfs (a forgotten sizeLimit) makes `create` fail with ENOSPC and the
 #      64 MiB advice, exit 1, no SIGBUS, no file left behind;
 #   7. shmring-demo (forking producers and a consumer) runs inside a container;
-#   8. (run before 7) a drain idling on its eventfd doorbell is woken across PID namespaces.
+#   8. (run before 7) a drain idling on its eventfd doorbell is woken across PID namespaces;
+#   9. the Pod's uid model: producer uid 10001 and consumer uid 10002, each with its own
+#      primary group, sharing only supplementary group 2000; ring 0660. (a) In a setgid
+#      tmpfs directory of group 2000 (what fsGroup makes) and (b) in a sticky 1777 one
+#      without setgid (compose's tmpfs volume): records flow, the consumer's doorbell is
+#      rung across the uids (bell_failures 0), and a third uid with group 2000 runs
+#      `shmctl stat` and `shmctl serve` (/healthz 200) from a read-only mount of the dir.
 # Every wait polls for a condition with a generous deadline; no sleep is an assertion.
 set -euo pipefail
 
 skip() { echo "SKIP: $*"; exit 77; }
-[[ $# -eq 2 || $# -eq 3 ]] || { echo "usage: $0 SHMCTL SHMRING_DEMO [CLAIM_AND_DIE]" >&2; exit 2; }
+[[ $# -eq 3 ]] || { echo "usage: $0 SHMCTL SHMRING_DEMO CLAIM_AND_DIE" >&2; exit 2; }
 SHMCTL_IN=$(readlink -f "$1")
 DEMO_IN=$(readlink -f "$2")
-CLAIM_IN=${3:+$(readlink -f "$3")}
+CLAIM_IN=$(readlink -f "$3")
 SELF=$(readlink -f "$0")
-[[ -x $SHMCTL_IN && -x $DEMO_IN ]] || { echo "not executable: $SHMCTL_IN or $DEMO_IN" >&2; exit 2; }
+INSTALL_SH=$(dirname "$SELF")/../../deploy/docker/install.sh
+BUILD_IN=${SHMCTL_IN%/tools/shmctl/shmctl}
+[[ -x $SHMCTL_IN && -x $DEMO_IN && -x $CLAIM_IN ]] ||
+  { echo "not executable: $SHMCTL_IN, $DEMO_IN or $CLAIM_IN" >&2; exit 2; }
+[[ $DEMO_IN == "$BUILD_IN/tools/demo/shmring-demo" ]] ||
+  { echo "expected BUILD/tools/shmctl/shmctl and BUILD/tools/demo/shmring-demo, found $SHMCTL_IN and $DEMO_IN" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || skip "needs root (unshare --pid/--mount, mount -t tmpfs, setpriv)"
 for tool in unshare setpriv mount python3 ldd; do
   command -v "$tool" >/dev/null || skip "$tool is not installed"
@@ -71,7 +90,7 @@ cleanup() {
     echo "--- logs of the failed run ($WORK/log):"
     for f in "$WORK"/log/*; do [[ -s $f ]] && { echo "== $f"; tail -n 20 "$f"; }; done
   fi
-  umount "$SHM" 2>/dev/null || true
+  umount "$SHM" "$WORK"/pod-* 2>/dev/null || true
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -80,6 +99,12 @@ trap 'exit 130' INT TERM
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
+# cannot_run CHECK REASON: a check that must run under CI (CI=true: root, scripts/deps.sh
+# test installed everything) fails there; elsewhere it is skipped, loudly.
+cannot_run() {
+  [[ ${CI:-} != true ]] || fail "$1 cannot run under CI, where it must: $2"
+  echo "SKIP $1: $2" | tee /dev/stderr
+}
 
 # wait_for DESCRIPTION SECONDS COMMAND...: poll COMMAND every 50 ms until it succeeds.
 wait_for() {
@@ -92,9 +117,11 @@ wait_for() {
 }
 
 mount -t tmpfs -o size=64m,mode=1777 shmring-ns-test "$SHM"
-install -m 0755 "$SHMCTL_IN" "$BIN/shmctl"
-install -m 0755 "$DEMO_IN" "$BIN/shmring-demo"
-[[ -n $CLAIM_IN ]] && install -m 0755 "$CLAIM_IN" "$BIN/claim-and-die"
+# The image's install steps (deploy/docker/install.sh, which the Dockerfile RUNs): its
+# runtime packages (installed if missing), and shmctl + shmring-demo staged into $BIN.
+sh "$INSTALL_SH" deps runtime || fail "install.sh deps runtime failed"
+sh "$INSTALL_SH" stage "$BUILD_IN" "$WORK" || fail "install.sh stage $BUILD_IN failed"
+install -m 0755 "$CLAIM_IN" "$BIN/claim-and-die"
 SHMCTL=$BIN/shmctl
 
 # User namespaces: used for the root containers when the kernel allows it.
@@ -109,6 +136,7 @@ fi
 
 # The command line of a container: its own mount, UTS and PID namespaces (and user, if
 # $1 is 'userns'), hostname $2, the shared tmpfs bind-mounted at /dev/shm, cwd /.
+# SHM_SRC (default $SHM) is the directory to mount there, read-only if SHM_RO=ro.
 container_cmd() {
   local userns=$1 name=$2
   # --pdeathsig: the container's unshare gets SIGKILL if this script dies, however it dies.
@@ -117,7 +145,8 @@ container_cmd() {
   # --kill-child: if the unshare process dies, its child (the container's init) gets
   # SIGKILL, and with it the whole PID namespace: no container outlives the test.
   CMD+=(--mount --uts --pid --fork --kill-child --mount-proc --propagation private
-        sh -c 'mount --bind "$0" /dev/shm && hostname "$1" && cd / && shift && exec "$@"' "$SHM" "$name")
+        sh -c 'mount --bind "$0" /dev/shm && { [ "$2" != ro ] || mount -o remount,bind,ro /dev/shm; } &&
+               hostname "$1" && cd / && shift 2 && exec "$@"' "${SHM_SRC:-$SHM}" "$name" "${SHM_RO:-rw}")
 }
 
 # start_container VAR userns|host NAME STDIN COMMAND...: runs in the background; VAR gets
@@ -179,27 +208,15 @@ at_least_lines() { (($(lines "$1") >= $2)); }
 exited() { ! kill -0 "$1" 2>/dev/null; }
 
 # --- 1. the image's shared libraries --------------------------------------------------
-DOCKERFILE=$(dirname "$SELF")/../../deploy/docker/Dockerfile
 if ldd "$SHMCTL" | grep -Eq 'lib(a|t|ub)san'; then
-  echo "skip 1: sanitizer build; the runtime-library check needs a plain build"
-elif [[ ! -f $DOCKERFILE ]] || ! command -v dpkg >/dev/null; then
-  echo "skip 1: no deploy/docker/Dockerfile or no dpkg"
+  # Not a missing tool: a sanitizer build loads its runtime, which no image ships.
+  echo "SKIP 1: sanitizer build (its runtime library is no image's); the release build's run checks it" | tee /dev/stderr
+elif ! command -v dpkg >/dev/null; then
+  cannot_run 1 "no dpkg to tell which package owns each shared library"
 else
-  ! ldd "$SHMCTL" "$BIN/shmring-demo" | grep -q 'not found' || fail "unresolved shared libraries"
-  # Packages the runtime stage installs (the line after '# runtime-packages:'), plus the
-  # ones every debian:12 image has.
-  marked=$(sed -n 's/^# runtime-packages: *//p' "$DOCKERFILE")
-  for pkg in $marked; do  # the marker must match what the runtime stage installs
-    sed -n '/^FROM .* AS runtime/,$p' "$DOCKERFILE" | grep -v '^#' | grep -qw -- "$pkg" ||
-      fail "Dockerfile: $pkg is in the runtime-packages line but not installed by the runtime stage"
-  done
-  want=" libc6 libgcc-s1 libstdc++6 $marked "
-  for lib in $(ldd "$SHMCTL" "$BIN/shmring-demo" | awk '/=> \//{print $3}' | sort -u); do
-    pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null) || fail "no package owns $lib"
-    pkg=${pkg%%:*}
-    [[ $want == *" $pkg "* ]] || fail "$lib comes from $pkg, which deploy/docker/Dockerfile's runtime stage does not install"
-  done
-  pass "1. every shared library of shmctl and shmring-demo comes from a package the Dockerfile's runtime stage installs ($want)"
+  sh "$INSTALL_SH" check-libs "$WORK" >"$WORK/log/check-libs.out" 2>&1 ||
+    fail "install.sh check-libs: $(cat "$WORK/log/check-libs.out")"
+  pass "1. deploy/docker/install.sh staged shmctl and shmring-demo; $(cat "$WORK/log/check-libs.out")"
 fi
 
 # --- 2. records flow between containers with different PID namespaces -----------------
@@ -227,12 +244,15 @@ wait_for "stat to show the reader's and the producer's pid namespaces" 10 stat_o
 rpid=$(stat_get "$SHM/flow" "d['groups'][0]['reader']['pid']")
 ppid=$(stat_get "$SHM/flow" "[p['pid'] for p in d['producers'] if p['pidns'] == $prod_ns][0]")
 pass "2b. different PID namespaces: producer pidns $prod_ns (pid $ppid inside), consumer pidns $cons_ns (pid $rpid inside), test $host_ns; stat --json shows both"
-# The metrics container of deploy/k8s: `shmctl serve` in a third container.
-if "$SHMCTL" help serve >/dev/null 2>&1; then
-  start_container srv userns metrics /dev/null "$SHMCTL" serve --listen 127.0.0.1:0 /dev/shm/flow
-  wait_for "shmctl serve to listen" 20 grep -q 'listening on' "$WORK/log/metrics.out"
-  addr=$(grep -o 'listening on [^ ]*' "$WORK/log/metrics.out" | head -n1 | cut -d' ' -f3)
-  python3 - "$addr" <<'EOF2' || fail "shmctl serve: unexpected /healthz or /metrics"
+# check_serve userns|host NAME RING [COMMAND-PREFIX...]: `shmctl serve RING` in container
+# NAME (run by the prefix, e.g. setpriv); /healthz must answer 200 "ok" and /metrics the
+# ring's metrics.
+check_serve() {
+  local userns=$1 name=$2 ring=$3 srv addr; shift 3
+  start_container srv "$userns" "$name" /dev/null "$@" "$SHMCTL" serve --listen 127.0.0.1:0 "$ring"
+  wait_for "shmctl serve to listen" 20 grep -q 'listening on' "$WORK/log/$name.out"
+  addr=$(grep -o 'listening on [^ ]*' "$WORK/log/$name.out" | head -n1 | cut -d' ' -f3)
+  python3 - "$addr" <<'EOF2' || fail "shmctl serve in $name: unexpected /healthz or /metrics"
 import sys, urllib.request
 base = "http://" + sys.argv[1]
 with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
@@ -243,9 +263,13 @@ with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
     assert r.status == 200 and "shmring_" in body, body[:200]
 EOF2
   kill_container "$srv"
+}
+# The metrics container of deploy/k8s: `shmctl serve` in a third container.
+if "$SHMCTL" help serve >/dev/null 2>&1; then
+  check_serve userns metrics /dev/shm/flow
   pass "2c. shmctl serve in a third container: /healthz 200 ok (the consumer's group has a live reader), /metrics served"
 else
-  echo "skip 2c: this shmctl has no serve command"
+  cannot_run 2c "this shmctl has no serve command (built without cpp-httplib?)"
 fi
 kill_container "$prod"
 kill_container "$cons"
@@ -282,7 +306,7 @@ run_container userns producer3 sh -c 'echo after-the-crash | exec "$0" write /de
   fail "a new producer could not write after the crash"
 wait_for "the consumer to receive the new producer's record" 10 grep -qx after-the-crash "$WORK/log/consumer2.out"
 pass "3c. a new producer container writes to the ring and the same consumer receives it"
-if [[ -n $CLAIM_IN ]]; then
+{
   reclaims=$(stat_get "$SHM/crash" "d['totals']['reclaims']")
   abandoned=$(stat_get "$SHM/crash" "d['totals']['abandoned']")
   # This producer claims a record, half-writes it and dies with SIGKILL: the claim is
@@ -298,7 +322,7 @@ if [[ -n $CLAIM_IN ]]; then
   stat_ok "$SHM/crash" "d['totals']['reclaims'] == $reclaims + 1 and d['totals']['abandoned'] == $abandoned + 1" ||
     fail "reclaims/abandoned did not grow by exactly one (before: $reclaims/$abandoned, now: $(stat_get "$SHM/crash" "(d['totals']['reclaims'], d['totals']['abandoned'])"))"
   pass "3d. a producer container died holding a claim: the consumer reclaimed it (reclaims $((reclaims + 1)), abandoned $((abandoned + 1))) and received the record behind it"
-fi
+}
 kill_container "$cons"
 
 # --- 4. the consumer container is killed; its group is evicted, a new one resumes ------
@@ -319,7 +343,11 @@ run_container userns producer5 "$SHMCTL" write /dev/shm/evict --count 3000 --siz
   fail "the writer could not get past the dead consumer's group: $(cat "$WORK/log/producer5.err")"
 wait_for "stat to show the group evicted" 10 stat_ok "$SHM/evict" \
   "d['groups'][0]['evicted'] and d['groups'][0]['evictions'] >= 1 and d['totals']['dropped'] == 0"
-pass "4a. the dead consumer's group was evicted after --evict-after 300 ms; the writer wrote 3000 records, none dropped"
+# Eviction needs the group's heartbeat older than --evict-after, and the heartbeat of a
+# dead reader only ages: it must be at least 300 ms old now. (4c shows the other side.)
+age=$(stat_get "$SHM/evict" "d['groups'][0]['reader']['heartbeat_age_ns']")
+((age >= 300000000)) || fail "group evicted although its heartbeat is only $age ns old (--evict-after 300 ms)"
+pass "4a. the dead consumer's group was evicted after --evict-after 300 ms (its heartbeat is $((age / 1000000)) ms old); the writer wrote 3000 records, none dropped"
 run_container userns consumer5 "$SHMCTL" read /dev/shm/evict --group agent || fail "the new consumer failed"
 lost=$(stat_get "$SHM/evict" "d['groups'][0]['overwritten']")
 got=$(lines "$WORK/log/consumer5.out")
@@ -336,6 +364,21 @@ stat_ok "$SHM/evict" "not d['groups'][0]['evicted'] and d['groups'][0]['lag_reco
   d['groups'][0]['delivered'] + d['groups'][0]['overwritten'] == d['totals']['committed'] == 3100" ||
   fail "after the new consumer: $(cat "$WORK/stat.json")"
 pass "4b. a new consumer container resumed from the cursor: records $lost..2999 ($got), told it lost $lost (stat: overwritten $lost; delivered + overwritten = committed = 3100)"
+# Not before --evict-after: with 10 minutes, a writer that waits 1 s for room per record
+# gives up and drops (exit 1); the dead consumer's group is not evicted and keeps its records.
+# 485 records of 100 bytes (136 in the ring): 481 fit in 64 KiB, each of the other 4 waits 1 s.
+"$SHMCTL" create "$SHM/noevict" --capacity 64K --group agent --evict-after 600000 >/dev/null
+start_container cons userns consumer6 /dev/null "$SHMCTL" read /dev/shm/noevict --group agent --follow
+wait_for "consumer6 to attach" 10 stat_ok "$SHM/noevict" "d['groups'][0]['reader']['liveness'] == 'alive'"
+kill_container "$cons"
+wait_for "stat to show consumer6 dead" 10 stat_ok "$SHM/noevict" "d['groups'][0]['reader']['liveness'] == 'dead'"
+rc=0
+run_container userns producer6 "$SHMCTL" write /dev/shm/noevict --count 485 --size 100 --timeout 1 || rc=$?
+[[ $rc -eq 1 ]] || fail "a writer past a dead group with --evict-after 600000: expected exit 1 (dropped), got $rc"
+stat_ok "$SHM/noevict" "not d['groups'][0]['evicted'] and d['groups'][0]['evictions'] == 0 and d['totals']['dropped'] > 0
+  and d['groups'][0]['overwritten'] == 0" ||
+  fail "the group was evicted before --evict-after 600000 ms: $(cat "$WORK/stat.json")"
+pass "4c. with --evict-after 600000 the dead consumer's group was not evicted: the writer dropped $(stat_get "$SHM/noevict" "d['totals']['dropped']") records after its 1 s timeout, exit 1"
 
 # --- 5. permissions: another uid without the ring's group cannot attach; with it, can --
 GID=4242  # the Pod's fsGroup
@@ -381,6 +424,52 @@ done
 stat_ok "$SHM/bell" "d['totals']['wakeups'] >= 1 and d['totals']['bell_failures'] == 0" ||
   fail "no doorbell ring recorded: $(stat_get "$SHM/bell" "d['totals']")"
 pass "8. a drain in one PID namespace was woken through its eventfd doorbell by producers in others ($(stat_get "$SHM/bell" "d['totals']['wakeups']") rings, 0 failures)"
+
+# --- 9. the Pod's uid model: distinct non-root uids sharing only group 2000 --------------
+# As root the test starts each container, and setpriv drops to the container's uid: the
+# kubelet's runAsUser. Each uid keeps its own primary group; 2000 is supplementary only
+# (fsGroup's), so what the reader creates gets group 2000 only if shmring gives it.
+# as_uid UID GID: the setpriv prefix running as UID, primary group GID, supplementary 2000.
+as_uid() { echo setpriv --reuid="$1" --regid="$2" --groups=2000 --inh-caps=-all --bounding-set=-all; }
+# uid_model CHECK DIR-MODE PRODUCER-GID WHAT: the consumer is always 10002:10002 (+2000).
+uid_model() {
+  local check=$1 mode=$2 pgid=$3 what=$4 dir="$WORK/pod-$1" drain
+  mkdir "$dir"
+  mount -t tmpfs -o "size=4m,mode=$mode,gid=2000" "shmring-ns-$check" "$dir"
+  SHM_SRC=$dir run_container host "app-$check" $(as_uid 10001 "$pgid") sh -c \
+    '"$0" create /dev/shm/app --capacity 64K --group agent --mode 0660 && echo first | exec "$0" write /dev/shm/app' \
+    "$SHMCTL" || fail "$check: uid 10001 could not create and write the ring: $(cat "$WORK/log/app-$check.err")"
+  [[ $(stat -c '%u:%g %a' "$dir/app") == "10001:2000 660" ]] || fail "$check: ring is $(stat -c '%u:%g %a' "$dir/app")"
+  SHM_SRC=$dir start_container drain host "agent-$check" /dev/null $(as_uid 10002 10002) \
+    "$SHMCTL" drain /dev/shm/app --group agent --to - --format lines
+  wait_for "$check: the drain's doorbell socket" 10 test -S "$dir/app.agent.bell"
+  wait_for "$check: the drain to deliver the first record" 10 at_least_lines "$WORK/log/agent-$check.out" 1
+  [[ $(stat -c '%u:%g %a' "$dir/app.agent.bell") == "10002:2000 660" ]] ||
+    fail "$check: the doorbell socket is $(stat -c '%u:%g %a' "$dir/app.agent.bell"), expected 10002:2000 660 (the ring's group and mode)"
+  for i in 1 2 3; do  # each record after the drain went idle: its doorbell must wake it
+    SHM_SRC=$dir run_container host "app-$check" $(as_uid 10001 "$pgid") sh -c 'echo "bell $1" | exec "$0" write /dev/shm/app' \
+      "$SHMCTL" "$i" || fail "$check: uid 10001 could not write"
+    wait_for "$check: the drain to deliver record $i" 10 at_least_lines "$WORK/log/agent-$check.out" $((i + 1))
+  done
+  [[ $(cat "$WORK/log/agent-$check.out") == "$(printf 'first\nbell 1\nbell 2\nbell 3')" ]] ||
+    fail "$check: drain output: $(cat "$WORK/log/agent-$check.out")"
+  stat_ok "$dir/app" "d['totals']['wakeups'] >= 1 and d['totals']['bell_failures'] == 0" ||
+    fail "$check: the producer (uid 10001) could not ring the drain's (uid 10002) doorbell: $(stat_get "$dir/app" "d['totals']")"
+  # The metrics container: a third uid, the directory mounted read-only.
+  SHM_SRC=$dir SHM_RO=ro run_container host "stat-$check" $(as_uid 10003 10003) sh -c \
+    '! touch /dev/shm/x 2>/dev/null && exec "$0" stat /dev/shm/app' "$SHMCTL" ||
+    fail "$check: shmctl stat from a read-only mount failed: $(cat "$WORK/log/stat-$check.err")"
+  SHM_SRC=$dir SHM_RO=ro check_serve host "metrics-$check" /dev/shm/app $(as_uid 10003 10003)
+  pass "$check. $what: uid 10001:$pgid -> uid 10002:10002 (only group 2000 shared), 4 records, doorbell socket 10002:2000 0660, $(stat_get "$dir/app" "d['totals']['wakeups']") rings, 0 bell failures; uid 10003 ran stat and serve (/healthz 200) from a read-only mount"
+  kill_container "$drain"
+}
+# (a) The Pod: the kubelet makes the emptyDir group 2000 with the setgid bit (fsGroup), so
+# the ring gets group 2000 whatever the creator's primary group.
+uid_model 9a 2770 10001 "setgid directory of group 2000 (fsGroup)"
+# (b) compose: a 1777 tmpfs volume, no setgid; the producer's primary group (2000) makes
+# the ring's, and the socket of a reader whose primary group is 10002 gets 2000 only
+# because shmring gives it the ring's group (PROTOCOL §7.2).
+uid_model 9b 1777 2000 "sticky 1777 directory without setgid (compose's tmpfs volume)"
 
 # --- 7. the demo (forking producers and a consumer) inside a container ----------------
 run_container userns demo "$BIN/shmring-demo" --ring /dev/shm/demo --producers 2 --records 20000 ||
