@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <random>
+#include <vector>
 #include <string>
 
 #include "layout.h"
@@ -146,6 +147,50 @@ TEST(Corruption, RandomGarbageOverTheWholeDataAreaNeverCrashesAReaderOrStats) {
     }
     (void)f.ring->Stats();
     (void)f.ring->Verify();
+  }
+}
+
+// A header near the end of the lap whose length reaches past the wrap (spec/LAYOUT.md
+// §6.2: a record never crosses it) is corrupt, whatever the tail allows: a committed
+// one would put an in-place payload past the data area, a skip one would land the
+// reader inside the next lap's records. Counted corrupt, the reader resyncs on the
+// first record after the wrap and delivers everything after it.
+TEST(Corruption, AHeaderWhoseLengthCrossesTheWrapIsCorruptNeverDeliveredPastTheDataArea) {
+  for (uint64_t state : {uint64_t{layout::kCommitted}, uint64_t{layout::kSkip}}) {
+    SCOPED_TRACE(state == layout::kCommitted ? "committed" : "skip");
+    ScopedRingName n;
+    // Checksums off: nothing but the bounds check stands between the length and the reader.
+    auto ring = *Ring::Create(*n, {.capacity = 8192, .checksums = false, .groups = {"g"}});
+    auto p = *Producer::Attach(ring);
+    auto rd = *Reader::Attach(ring, "g");
+    for (int i = 0; i < 31; ++i) ASSERT_TRUE(p->Write(std::string(224, 'a')).ok());  // 31 x 256 bytes
+    ASSERT_TRUE(p->Write(std::string(160, 'b')).ok());                              // 192 bytes: up to 8128
+    ASSERT_EQ(rd->Poll(32)->size(), 32u);
+    ASSERT_TRUE(rd->Commit().ok());
+    ASSERT_TRUE(p->Write(std::string(32, 'T')).ok());  // at 8128: 64 bytes, ends exactly at the wrap
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(p->Write("after" + std::to_string(i) + std::string(58, 'x')).ok());
+    auto& h = ring->impl().header_at(8128);
+    ASSERT_EQ(h.word.load(), 8128u | layout::kCommitted);
+    h.word.store(8128 | state);
+    h.len = 100;  // 136 bytes: 72 past the wrap, well inside what the tail covers (64 + 3 x 96)
+
+    std::vector<std::string> got;
+    for (int polls = 0; polls < 4; ++polls) {
+      auto b = rd->Poll(16);
+      ASSERT_TRUE(b.ok()) << b.status();
+      for (const RecordView& v : *b) {
+        const auto* at = reinterpret_cast<const uint8_t*>(v.payload.data());
+        ASSERT_GE(at, ring->impl().data());
+        ASSERT_LE(at + v.payload.size(), ring->impl().data() + 8192) << "payload past the data area, length "
+                                                                     << v.payload.size();
+        got.push_back(Str(v.payload).substr(0, 6));
+      }
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"after0", "after1", "after2"}));
+    ASSERT_TRUE(rd->Commit().ok());
+    const auto st = ring->Stats();
+    EXPECT_EQ(st.groups[0].corrupt, 1u);
+    EXPECT_EQ(st.groups[0].lag_bytes, 0u) << "the reader resynced past the bad header";
   }
 }
 
