@@ -194,5 +194,29 @@ TEST(Corruption, AHeaderWhoseLengthCrossesTheWrapIsCorruptNeverDeliveredPastTheD
   }
 }
 
+// Recovery never takes a misaligned position for a claim boundary (no claim ends
+// there), whatever a hostile writer left in the producer slots: two dead unconfirmed
+// intents name 0 with lengths 64 and 68, and a third slot names 68. Were 68 a
+// boundary, slot 0's intent would be dropped as the loser of position 0 (and its
+// header read at a misaligned address); it is kept, undecided, instead.
+TEST(Corruption, RecoveryNeverTakesAMisalignedRivalEndForAClaimBoundary) {
+  Fixture f;
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(f.p->Write(std::string(96, 'r')).ok());  // 128 bytes each
+  f.p.reset();
+  auto& r = f.ring->impl();
+  ASSERT_GE(r.max_producers, 3u);
+  r.producer(0).claim_pos.store(0);
+  r.producer(0).claim_len.store(64);
+  r.producer(1).claim_pos.store(0);
+  r.producer(1).claim_len.store(68);
+  r.producer(2).claim_pos.store(68);
+  r.producer(2).claim_len.store(8);
+  auto rep = f.ring->Recover();
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(r.producer(0).claim_len.load(), 64u) << "slot 0's intent dropped on the word of a misaligned rival end";
+  auto rd = *Reader::Attach(f.ring, "g");
+  EXPECT_EQ(rd->Poll()->size(), 2u) << "the committed records are untouched";
+}
+
 }  // namespace
 }  // namespace shmring
