@@ -276,7 +276,14 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
     if (in.kind == RecordKind::kData) {
       const RecordHeader& h = *in.hdr;
       const uint64_t sum = SpeculativeLoad(h.checksum);  // read once
-      if (r.checksums && sum != RecordChecksum(&h.len, in.len, pos)) {
+      // [16, 32) read once into a local; only the local is used. The checksum runs
+      // over the bytes in place (one-shot XXH3 needs them contiguous with the
+      // payload), so the local must equal them afterwards: a header that changed
+      // during the check (torn, or a hostile writer) fails like a wrong checksum.
+      const HeaderFields f = CopyHeaderFields(h);
+      const bool intact = f.len == in.len && (!r.checksums || sum == RecordChecksum(&h.len, in.len, pos)) &&
+                          (!r.checksums || CopyHeaderFields(h) == f);
+      if (!intact) {
         if (in.size > known) {  // unproven past the known tail: judge it against the real one
           tail = LoadTail();
           fresh = true;
@@ -286,13 +293,13 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
       } else {
         RecordView v;
         v.position = pos;
-        v.type = SpeculativeLoad(h.type);
-        v.flags = SpeculativeLoad(h.flags);
-        v.producer = SpeculativeLoad(h.producer);
+        v.type = f.type;
+        v.flags = f.flags;
+        v.producer = f.producer;
         v.payload = {reinterpret_cast<const std::byte*>(&h) + kRecordHeaderSize, in.len};
         Expand e = Expand::kWhole;
         if (v.flags & kFlagBatch) {
-          e = ExpandBatch(pos, v.payload.data(), in.len, SpeculativeLoad(h.messages), v, max);
+          e = ExpandBatch(pos, v.payload.data(), in.len, f.messages, v, max);
         } else {
           views.push_back(v);
         }
@@ -440,8 +447,9 @@ bool Reader::Impl::Arm() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const uint64_t tail = ctl.tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
   const uint64_t avail = std::min<uint64_t>(tail - next, r.capacity);
-  return avail != 0 && Inspect(r, next, avail).kind != RecordKind::kNotReady &&
-         Inspect(r, next, avail).kind != RecordKind::kBusy;
+  if (avail == 0) return false;
+  const RecordKind kind = Inspect(r, next, avail).kind;  // one look at the header
+  return kind != RecordKind::kNotReady && kind != RecordKind::kBusy;
 }
 
 void Reader::Impl::Disarm() {
