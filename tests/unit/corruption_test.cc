@@ -1,5 +1,6 @@
 // A corrupted ring never crashes a reader; bad records are counted, never delivered.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <random>
@@ -216,6 +217,30 @@ TEST(Corruption, RecoveryNeverTakesAMisalignedRivalEndForAClaimBoundary) {
   EXPECT_EQ(r.producer(0).claim_len.load(), 64u) << "slot 0's intent dropped on the word of a misaligned rival end";
   auto rd = *Reader::Attach(f.ring, "g");
   EXPECT_EQ(rd->Poll()->size(), 2u) << "the committed records are untouched";
+}
+
+// spec/PROTOCOL.md §10 item 5: a file whose size is not the superblock's total_size
+// (shrunk by someone with write permission, or grown) is refused at attach with
+// both sizes; a process that has it mapped is not touched by the refusal.
+TEST(Corruption, AShrunkOrGrownRingFileIsRefusedAtAttachWithExpectedAndFoundSize) {
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 8192, .groups = {"g"}});
+  const uint64_t total = ring->impl().map_size;
+  const std::string path = Ring::ResolvePath(*n);
+  for (uint64_t size : {total - 4096, total - 1, uint64_t{4096}, total + 4096}) {
+    SCOPED_TRACE(size);
+    ASSERT_EQ(truncate(path.c_str(), off_t(size)), 0);
+    for (bool ro : {true, false}) {
+      auto again = Ring::Open(*n, {.read_only = ro});
+      ASSERT_FALSE(again.ok());
+      EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
+      const std::string msg(again.status().message());
+      EXPECT_NE(msg.find("file size: expected " + std::to_string(total) + " bytes"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("found " + std::to_string(size)), std::string::npos) << msg;
+    }
+  }
+  ASSERT_EQ(truncate(path.c_str(), off_t(total)), 0);  // restored: the mapping we hold is whole again
+  EXPECT_TRUE(Ring::Open(*n).ok());
 }
 
 }  // namespace
