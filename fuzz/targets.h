@@ -5,8 +5,8 @@
 // A check that fails calls Finding(), which prints what was wrong and aborts:
 // libFuzzer reports it as a crash and keeps the input.
 //
-// Define SHMRING_FUZZ_RENDERERS (and link tools/shmctl/render_*.cc) to run the
-// shmctl renderers in the stats_verify target.
+// Define SHMRING_FUZZ_RENDERERS (and link tools/shmctl/render_*.cc, cmd_verify.cc
+// and args.cc) to run the shmctl renderers in the stats_verify target.
 #pragma once
 
 #include <cstdio>
@@ -120,6 +120,11 @@ inline int FuzzAttach(const uint8_t* data, size_t size) {
       if ((*ring)->impl().map_size != img.size()) Finding("mapped size differs from the file size", (*ring)->impl().map_size, img.size());
       (void)(*ring)->Stats();
       (void)(*ring)->Verify();
+      if (ro) continue;
+      // Whatever geometry attached (not only the template's): recovery and readers too.
+      (void)(*ring)->Recover();
+      DrainAllGroups(*ring);
+      (void)(*ring)->Verify();
     }
   }
   return 0;
@@ -155,6 +160,8 @@ inline int FuzzStatsVerify(const uint8_t* data, size_t size) {
     shmctl::RenderStatText(s, text);
     (void)shmctl::RenderStatJson(s);
     (void)shmctl::RenderPrometheus({s});
+    shmctl::RenderVerifyText((*ring)->path(), v, text);  // what `shmctl verify` and `recover` print
+    (void)shmctl::RenderVerifyJson((*ring)->path(), v);
 #endif
   }
   return 0;

@@ -12,9 +12,12 @@
 #include "gtest/gtest.h"
 
 // The shmctl renderers, compiled in when their JSON library is there (the stat
-// path of `shmctl stat`, `stat --json` and `metrics`).
+// path of `shmctl stat`, `stat --json` and `metrics`; the verify renderers of
+// `shmctl verify` and `recover`, with the args.cc they need to link).
 #if __has_include(<nlohmann/json.hpp>)
 #define SHMRING_FUZZ_RENDERERS 1
+#include "../../tools/shmctl/args.cc"
+#include "../../tools/shmctl/cmd_verify.cc"
 #include "../../tools/shmctl/render_json.cc"
 #include "../../tools/shmctl/render_prom.cc"
 #include "../../tools/shmctl/render_text.cc"
