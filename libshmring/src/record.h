@@ -106,6 +106,25 @@ inline Inspected Inspect(const Ring::Impl& r, uint64_t pos, uint64_t avail) {
   return InspectWord(r, pos, avail, word);
 }
 
+// Resync (spec/PROTOCOL.md §5.5): the record at `pos` cannot be trusted (an unreadable
+// header, or a checksum that failed, so its length may be anything). The next record
+// boundary it can prove is the first header at `pos + 32, pos + 40, …` (8-byte steps,
+// past the 32 bytes of the header at `pos`) whose word names its own position with a
+// state 1–5; at most `avail` bytes past `pos` (the tail, ≤ capacity), so at most
+// capacity/8 loads whatever the memory says. None: `pos + avail`. Failure path only.
+inline uint64_t ResyncAfter(const Ring::Impl& r, uint64_t pos, uint64_t avail) {
+  using namespace layout;
+  if (avail > r.capacity) avail = r.capacity;
+  for (uint64_t q = pos + kRecordHeaderSize; q - pos < avail; q += kAlign) {
+    if (r.capacity - (q & r.mask) < kRecordHeaderSize) continue;  // implicit padding: no header here
+    // Acquire pairs with the producers' release publications of header words.
+    const uint64_t w = r.header_at(q).word.load(std::memory_order_acquire);
+    const uint64_t st = w & kStateMask;
+    if ((w & ~kStateMask) == q && st >= kBusy && st <= kAbandoned) return q;
+  }
+  return pos + avail;
+}
+
 // XXH3-64 of the header fields after the checksum and the payload, seeded with
 // the record's position (spec/LAYOUT.md §6).
 uint64_t RecordChecksum(const void* from_len_field, uint32_t len, uint64_t pos);

@@ -92,6 +92,11 @@ VerifyReport Ring::Verify() const {
         const HeaderFields f = CopyHeaderFields(*in.hdr);  // [16, 32) once; flags and messages from the copy
         if (r.checksums && (sum != RecordChecksum(&in.hdr->len, in.len, pos) || !(CopyHeaderFields(*in.hdr) == f))) {
           problem(absl::StrCat("position ", pos, ": checksum mismatch (stored 0x", absl::Hex(sum), ", len ", in.len, ")"));
+          // Its length is not trusted: walk on like the reader, from the next header
+          // that names its own position (spec/PROTOCOL.md §5.5).
+          ++rep.records;
+          pos = ResyncAfter(r, pos, avail);
+          continue;
         }
         if (f.flags & kFlagBatch) {
           const uint32_t count = f.messages;
@@ -148,7 +153,11 @@ std::vector<PeekedRecord> Ring::Peek(size_t max) const {
       std::atomic_thread_fence(std::memory_order_acquire);
       // Still this record after the copy (same word), and the copy matches its checksum?
       const bool same = in.hdr->word.load(std::memory_order_relaxed) == (pos | kCommitted);
-      if (same && (!r.checksums || sum == RecordChecksum(copy.data(), in.len, pos))) {
+      if (same && r.checksums && sum != RecordChecksum(copy.data(), in.len, pos)) {
+        pos = ResyncAfter(r, pos, tail - pos);  // its length is not trusted (spec/PROTOCOL.md §5.5)
+        continue;
+      }
+      if (same) {
         PeekedRecord rec;
         rec.position = pos;
         memcpy(&rec.type, copy.data() + 4, 2);

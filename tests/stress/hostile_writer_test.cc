@@ -8,7 +8,9 @@
 //
 //  1. Spoiled records are counted, never delivered: the writer changes a byte of a
 //     committed, unread record's checksum, type, flags, producer, message count or
-//     payload (the checksum covers them all) and remembers which. Each poll then
+//     payload, or changes its length to another one, valid-looking (over the next
+//     records, or short of its own end) or not (the checksum covers them all), and
+//     remembers which. Each poll then
 //     delivers exactly the intact records, and the group's corrupt counter rises by
 //     exactly the number spoiled: delivered + corrupt == committed.
 //  2. Chaos: scribbles over record headers (words, lengths), payloads, the tail,
@@ -23,14 +25,14 @@
 //     must all be delivered, first: the reader makes real progress after any damage.
 //  3. A scribbled superblock is reported by Verify; the validated copy stays in use.
 //
-// A record's length is not spoiled in part 1: a wrong but valid length fails the
-// checksum and is counted, but the reader steps over the length it read and may stall
-// inside the next record (spec/PROTOCOL.md §10 item 4: a hostile writer can stall
-// readers); part 2 covers it. Skipped under TSan: the scribbles race with the
-// inspector by design.
+// A spoiled length fails the checksum; the reader then resyncs on the next header
+// that names its own position instead of stepping over it (spec/PROTOCOL.md §5.5), so
+// the records after it are delivered and the count stays exact. Skipped under TSan:
+// the scribbles race with the inspector by design.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <random>
 #include <set>
@@ -344,10 +346,20 @@ void SpoiledRecordsAreCountedNeverDelivered(Hostile& h, std::mt19937_64& rng) {
       ASSERT_NE(seq, 0u) << "a write into a drained ring failed, round " << round;
       written.push_back(seq);
       if (rng() % 3 != 0) continue;
-      // One byte of the checksum [8,16), the fields [20,32) or the payload, changed for sure.
-      const uint64_t field = rng() % 3;
-      const uint64_t off = field == 0 ? 8 + rng() % 8 : field == 1 ? 20 + rng() % 12 : kRecordHeaderSize + rng() % len;
-      h.r().data()[(pos & h.r().mask) + off] ^= uint8_t(1 + rng() % 255);
+      // One byte of the checksum [8,16), the fields [20,32) or the payload, changed for
+      // sure; or the length [16,20): another one up to max_record, or any other.
+      const uint64_t field = rng() % 4;
+      uint8_t* at = h.r().data() + (pos & h.r().mask);
+      if (field == 3) {
+        uint32_t was;
+        memcpy(&was, at + 16, 4);
+        uint32_t now = rng() % 4 != 0 ? uint32_t(rng() % (h.r().max_record + 1)) : uint32_t(rng());
+        if (now == was) now = was + 1;
+        memcpy(at + 16, &now, 4);
+      } else {
+        const uint64_t off = field == 0 ? 8 + rng() % 8 : field == 1 ? 20 + rng() % 12 : kRecordHeaderSize + rng() % len;
+        at[off] ^= uint8_t(1 + rng() % 255);
+      }
       spoiled.insert(seq);
     }
     const std::vector<uint64_t> got = h.Drain();

@@ -195,6 +195,88 @@ TEST(Corruption, AHeaderWhoseLengthCrossesTheWrapIsCorruptNeverDeliveredPastTheD
   }
 }
 
+// The payloads `polls` polls return, in order.
+std::vector<std::string> PollPayloads(Reader& rd, int polls) {
+  std::vector<std::string> got;
+  for (int i = 0; i < polls; ++i) {
+    auto b = rd.Poll(16);
+    if (!b.ok()) {
+      ADD_FAILURE() << b.status();
+      break;
+    }
+    for (const RecordView& v : *b) got.push_back(Str(v.payload));
+  }
+  return got;
+}
+
+// spec/PROTOCOL.md §5.5: a committed record whose length a hostile writer changed to
+// another valid-looking one fails its checksum; the reader counts it corrupt and
+// resyncs on the next header that names its own position, never on the length it
+// read. Enlarged over the next two records: those two are delivered, not skipped
+// uncounted, and committed = delivered + corrupt (+ overwritten + lag) closes.
+TEST(Corruption, ALengthEnlargedOverTheNextRecordsIsCountedCorruptAndTheRecordsAfterItAreDelivered) {
+  for (Policy policy : {Policy::kBlock, Policy::kOverwrite}) {
+    SCOPED_TRACE(policy == Policy::kBlock ? "block" : "overwrite");
+    Fixture f(policy);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(f.p->Write("record" + std::to_string(i) + "x").ok());  // 40 bytes each
+    auto* h = reinterpret_cast<layout::RecordHeader*>(f.data() + layout::RecordSize(8));  // record1
+    ASSERT_EQ(h->len, 8u);
+    h->len = 8 + 2 * layout::RecordSize(8);  // exactly over record2 and record3: a plausible length
+    auto rd = *Reader::Attach(f.ring, "g");
+    EXPECT_EQ(PollPayloads(*rd, 4), (std::vector<std::string>{"record0x", "record2x", "record3x", "record4x"}));
+    ASSERT_TRUE(rd->Commit().ok());
+    const auto st = f.ring->Stats();
+    EXPECT_EQ(st.groups[0].corrupt, 1u);
+    EXPECT_EQ(st.groups[0].lag_records, 0u);
+    EXPECT_EQ(st.groups[0].delivered + st.groups[0].overwritten + st.groups[0].corrupt + st.groups[0].lag_records,
+              st.committed)
+        << "every committed record is delivered or counted";
+  }
+}
+
+// Shrunk: the length read would land the reader inside record1's payload, where no
+// header names its position (it would wait there forever). Counted corrupt, the
+// reader steps over the rest of the payload to record2 and keeps reading.
+TEST(Corruption, ALengthShrunkIntoItsOwnPayloadIsCountedCorruptAndTheReaderDoesNotStall) {
+  for (Policy policy : {Policy::kBlock, Policy::kOverwrite}) {
+    SCOPED_TRACE(policy == Policy::kBlock ? "block" : "overwrite");
+    Fixture f(policy);
+    ASSERT_TRUE(f.p->Write("record0x").ok());
+    ASSERT_TRUE(f.p->Write(std::string(200, 'p')).ok());  // record1: 232 bytes
+    ASSERT_TRUE(f.p->Write("record2x").ok());
+    auto* h = reinterpret_cast<layout::RecordHeader*>(f.data() + layout::RecordSize(8));
+    ASSERT_EQ(h->len, 200u);
+    h->len = 16;  // 48 bytes: inside its own payload
+    auto rd = *Reader::Attach(f.ring, "g");
+    EXPECT_EQ(PollPayloads(*rd, 3), (std::vector<std::string>{"record0x", "record2x"}));
+    ASSERT_TRUE(f.p->Write("record3x").ok());  // the reader goes on with new records
+    EXPECT_EQ(PollPayloads(*rd, 1), (std::vector<std::string>{"record3x"}));
+    ASSERT_TRUE(rd->Commit().ok());
+    const auto st = f.ring->Stats();
+    EXPECT_EQ(st.groups[0].corrupt, 1u);
+    EXPECT_EQ(st.groups[0].lag_bytes, 0u) << "the reader is at the tail, not inside a payload";
+    EXPECT_EQ(st.groups[0].delivered + st.groups[0].overwritten + st.groups[0].corrupt + st.groups[0].lag_records,
+              st.committed);
+  }
+}
+
+// Verify walks like the reader: a checksum mismatch is one problem, and the walk goes
+// on at the next self-identifying header, not at the length it read.
+TEST(Verify, AChangedLengthIsOneChecksumProblemAndTheWalkGoesOnAtTheNextRecord) {
+  for (uint32_t bad_len : {uint32_t{8 + 2 * layout::RecordSize(8)}, uint32_t{0}}) {
+    SCOPED_TRACE(bad_len);
+    Fixture f;
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(f.p->Write("record" + std::to_string(i) + "x").ok());
+    reinterpret_cast<layout::RecordHeader*>(f.data() + layout::RecordSize(8))->len = bad_len;
+    const VerifyReport rep = f.ring->Verify();
+    ASSERT_EQ(rep.problems.size(), 1u) << rep.problems.back();
+    EXPECT_NE(rep.problems[0].find("position " + std::to_string(layout::RecordSize(8)) + ": checksum mismatch"),
+              std::string::npos)
+        << rep.problems[0];
+    EXPECT_EQ(rep.records, 5u) << "the four good records and the bad one";
+  }
+}
+
 // Recovery never takes a misaligned position for a claim boundary (no claim ends
 // there), whatever a hostile writer left in the producer slots: two dead unconfirmed
 // intents name 0 with lengths 64 and 68, and a third slot names 68. Were 68 a
