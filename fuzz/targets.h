@@ -1,12 +1,12 @@
 // The bodies of the five fuzz targets, as inline functions so that the libFuzzer
-// entry points (fuzz/fuzz_*.cc) and the regression replay test
+// entry point (fuzz/entry.cc, compiled once per target) and the regression replay test
 // (tests/unit/fuzz_regressions_test.cc) run exactly the same code.
 //
 // A check that fails calls Finding(), which prints what was wrong and aborts:
 // libFuzzer reports it as a crash and keeps the input.
 //
-// Define SHMRING_FUZZ_RENDERERS (and link tools/shmctl/render_*.cc) to run the
-// shmctl renderers in the stats_verify target.
+// Define SHMRING_FUZZ_RENDERERS (and link tools/shmctl/render_*.cc, cmd_verify.cc
+// and args.cc) to run the shmctl renderers in the stats_verify target.
 #pragma once
 
 #include <cstdio>
@@ -51,23 +51,52 @@ inline uint64_t TouchRecord(const Ring& ring, const shmring::RecordView& v) {
   return XXH3_64bits(v.payload.data(), v.payload.size());
 }
 
-// Every group the ring names: attach a reader, Poll until empty, bounded by
-// capacity / 8 + 10 polls (a record is at least 8 bytes... and 32 with a header).
+// Every group the ring names: attach a reader and Poll until a poll comes back empty,
+// checking the reader's work bound on the way (a hostile ring must never make it
+// loop or deliver without end):
+//  - records are delivered at increasing positions, each at least a record header
+//    (32 bytes) past the one before (the reader steps over a record's whole size and
+//    resyncs only forward), so at most capacity / 32 records per capacity of
+//    positions -- whatever the ring holds, a lap-equivalent bound;
+//  - a message batch yields at most max_record / MessageSize(0) views;
+//  - so the reader is empty after at most kMaxRecords * (1 + views per record / 64)
+//    polls of 64, with kMaxRecords = capacity / 8 (every delivered record's header
+//    names its own position at a distinct 8-aligned offset of the data area).
+// A poll that fails (a fenced reader) ends the drain too.
 inline void DrainAllGroups(const std::shared_ptr<Ring>& ring) {
   if (ring->read_only()) return;
+  using shmring::layout::kRecordHeaderSize;
+  const uint64_t capacity = ring->capacity();
+  const uint64_t views_per_record = ring->impl().max_record / shmring::layout::MessageSize(0) + 1;
+  const uint64_t max_polls = (capacity / shmring::layout::kAlign) * (1 + views_per_record / 64 + 1) + 10;
   const shmring::RingStats s = ring->Stats();
   for (const auto& g : s.groups) {
     shmring::ReaderOptions ro;
     ro.spin = 0;
     auto rd = Reader::Attach(ring, g.name, ro);
     if (!rd.ok()) continue;
-    uint64_t sink = 0;
-    const uint64_t max_polls = ring->capacity() / 8 + 10;
-    for (uint64_t i = 0; i < max_polls; ++i) {
+    uint64_t sink = 0, records = 0, views_here = 0, last = 0;
+    bool empty = false;
+    for (uint64_t i = 0; i < max_polls && !empty; ++i) {
       auto b = (*rd)->Poll(64);
-      if (!b.ok() || b->empty()) break;
-      for (const auto& v : *b) sink += TouchRecord(*ring, v);
+      empty = !b.ok() || b->empty();
+      if (empty) break;
+      for (const auto& v : *b) {
+        sink += TouchRecord(*ring, v);
+        const uint64_t step = v.position - last;  // modular: positions may wrap past 2^64
+        if (records > 0 && step == 0) {
+          if (++views_here > views_per_record) Finding("more views from one record than max_record allows", v.position, views_here);
+          continue;
+        }
+        if (records > 0 && (step < kRecordHeaderSize || step >= (uint64_t{1} << 63))) {
+          Finding("delivered records overlap or go backwards (step below a record header)", last, v.position);
+        }
+        ++records;
+        views_here = 1;
+        last = v.position;
+      }
     }
+    if (!empty) Finding("reader still delivering after its work bound (polls)", max_polls, records);
     (void)(*rd)->Commit();
     (void)sink;
   }
@@ -90,6 +119,11 @@ inline int FuzzAttach(const uint8_t* data, size_t size) {
       // Anything the library accepts must be consistent with the file it mapped.
       if ((*ring)->impl().map_size != img.size()) Finding("mapped size differs from the file size", (*ring)->impl().map_size, img.size());
       (void)(*ring)->Stats();
+      (void)(*ring)->Verify();
+      if (ro) continue;
+      // Whatever geometry attached (not only the template's): recovery and readers too.
+      (void)(*ring)->Recover();
+      DrainAllGroups(*ring);
       (void)(*ring)->Verify();
     }
   }
@@ -126,6 +160,8 @@ inline int FuzzStatsVerify(const uint8_t* data, size_t size) {
     shmctl::RenderStatText(s, text);
     (void)shmctl::RenderStatJson(s);
     (void)shmctl::RenderPrometheus({s});
+    shmctl::RenderVerifyText((*ring)->path(), v, text);  // what `shmctl verify` and `recover` print
+    (void)shmctl::RenderVerifyJson((*ring)->path(), v);
 #endif
   }
   return 0;

@@ -64,7 +64,6 @@ struct Reader::Impl {
                                            ": this reader was fenced (cursor tag ", found & kCursorGenMask,
                                            ", ours ", tag, "): a newer reader took the group over"));
   }
-  uint64_t Resync(uint64_t pos, uint64_t avail);
   bool HeadStuck(uint64_t pos);
   uint64_t LoadTail();
   absl::StatusOr<std::span<const RecordView>> PollInPlace(size_t max);
@@ -139,22 +138,6 @@ bool Reader::Impl::JournaledCas(uint64_t* from_word, uint64_t to_word, uint64_t 
   // NoteJournalOutcome: the counters above are complete once the journal is closed.
   gs.journal_state.store(0, std::memory_order_release);
   return ok;
-}
-
-// After an unreadable header we cannot trust its length: scan forward for the
-// next self-identifying header (its word names its own position), at most to the tail.
-uint64_t Reader::Impl::Resync(uint64_t pos, uint64_t avail) {
-  uint64_t q = pos + kAlign;
-  while (q - pos < avail) {
-    const uint64_t rem = r.capacity - (q & r.mask);
-    if (rem >= kRecordHeaderSize) {
-      const uint64_t w = r.header_at(q).word.load(std::memory_order_acquire);  // pairs with producers' releases
-      const uint64_t st = w & kStateMask;
-      if ((w & ~kStateMask) == q && st >= kBusy && st <= kAbandoned) return q;
-    }
-    q += kAlign;
-  }
-  return pos + avail;
 }
 
 // The head record is not ready though producers claimed past it. If its producer
@@ -268,31 +251,45 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollInPlace(size_t max
       if (views.empty() && HeadStuck(pos)) continue;
       break;
     }
-    if (in.kind == RecordKind::kCorrupt) {
+    if (in.kind == RecordKind::kCorrupt) {  // its length is not trusted: resync (§5.5)
       ++pend_corrupt;
-      pos = Resync(pos, avail);
+      pos = ResyncAfter(r, pos, avail);
       continue;
     }
     if (in.kind == RecordKind::kData) {
       const RecordHeader& h = *in.hdr;
       const uint64_t sum = SpeculativeLoad(h.checksum);  // read once
-      if (r.checksums && sum != RecordChecksum(&h.len, in.len, pos)) {
-        if (in.size > known) {  // unproven past the known tail: judge it against the real one
+      // [16, 32) read once into a local; only the local is used. The checksum runs
+      // over the bytes in place (one-shot XXH3 needs them contiguous with the
+      // payload), so the local must equal them afterwards: a header that changed
+      // during the check (torn, or a hostile writer) fails like a wrong checksum.
+      const HeaderFields f = CopyHeaderFields(h);
+      const bool intact = f.len == in.len && (!r.checksums || sum == RecordChecksum(&h.len, in.len, pos)) &&
+                          (!r.checksums || CopyHeaderFields(h) == f);
+      if (!intact) {
+        // Judged (and resynced) against the real tail only: the record may lie past
+        // the known one, and the resync scans up to it.
+        if (!fresh) {
           tail = LoadTail();
           fresh = true;
           continue;
         }
+        // The checksum covers `len`: a failed record's length proves nothing, so the
+        // reader does not step over it but resyncs on the next header naming its own
+        // position (§5.5), the whole span counted as this one corrupt record.
         ++pend_corrupt;
+        pos = ResyncAfter(r, pos, known);
+        continue;
       } else {
         RecordView v;
         v.position = pos;
-        v.type = SpeculativeLoad(h.type);
-        v.flags = SpeculativeLoad(h.flags);
-        v.producer = SpeculativeLoad(h.producer);
+        v.type = f.type;
+        v.flags = f.flags;
+        v.producer = f.producer;
         v.payload = {reinterpret_cast<const std::byte*>(&h) + kRecordHeaderSize, in.len};
         Expand e = Expand::kWhole;
         if (v.flags & kFlagBatch) {
-          e = ExpandBatch(pos, v.payload.data(), in.len, SpeculativeLoad(h.messages), v, max);
+          e = ExpandBatch(pos, v.payload.data(), in.len, f.messages, v, max);
         } else {
           views.push_back(v);
         }
@@ -321,8 +318,7 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
   struct Meta {
     RecordView v;
     size_t at;     // offset of the copied header fields + payload in buf
-    uint32_t len;  // validated by Inspect: the copy's own len field is not trusted
-    uint64_t sum;
+    uint32_t len;  // validated by Inspect and by the checksum over the copy
   };
   std::vector<Meta> metas;
   for (int attempt = 0; attempt < 64; ++attempt) {
@@ -344,9 +340,9 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
         if (metas.empty() && pos == c && HeadStuck(pos)) continue;
         break;
       }
-      if (in.kind == RecordKind::kCorrupt) {
+      if (in.kind == RecordKind::kCorrupt) {  // its length is not trusted: resync (§5.5)
         ++corrupt;
-        pos = Resync(pos, avail);
+        pos = ResyncAfter(r, pos, avail);
         continue;
       }
       if (in.kind == RecordKind::kData) {
@@ -355,8 +351,17 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
         if (used + need > buf.size()) buf.resize(used + need);
         const RecordHeader& h = *in.hdr;
         Meta m;
-        m.sum = SpeculativeLoad(h.checksum);
+        const uint64_t sum = SpeculativeLoad(h.checksum);
         SpeculativeCopy(buf.data() + used, &h.len, need);  // header fields [16,32) + payload
+        // The checksum covers the copied len field too: a torn or forged one fails it.
+        // Checked here, during the walk, because a failed record's length cannot be
+        // stepped over (§5.5): resync instead. A copy torn by a racing overwrite fails
+        // too; the re-check below then discards this whole attempt, its count with it.
+        if (r.checksums && sum != RecordChecksum(buf.data() + used, in.len, pos)) {
+          ++corrupt;
+          pos = ResyncAfter(r, pos, avail);
+          continue;
+        }
         m.at = used;
         m.len = in.len;
         m.v.position = pos;
@@ -386,12 +391,7 @@ absl::StatusOr<std::span<const RecordView>> Reader::Impl::PollCopies(size_t max)
     const uint32_t split_done0 = split_done;
     for (Meta& m : metas) {
       const std::byte* at = buf.data() + m.at;
-      const uint32_t len = m.len;
-      // The checksum covers the copied len field too: a torn or forged one fails it.
-      if (r.checksums && m.sum != RecordChecksum(at, len, m.v.position)) {
-        ++corrupt;
-        continue;
-      }
+      const uint32_t len = m.len;  // its checksum verified during the walk
       memcpy(&m.v.type, at + 4, 2);
       memcpy(&m.v.flags, at + 6, 2);
       memcpy(&m.v.producer, at + 8, 4);
@@ -441,8 +441,9 @@ bool Reader::Impl::Arm() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const uint64_t tail = ctl.tail.load(std::memory_order_acquire);  // pairs with Claim's release CAS
   const uint64_t avail = std::min<uint64_t>(tail - next, r.capacity);
-  return avail != 0 && Inspect(r, next, avail).kind != RecordKind::kNotReady &&
-         Inspect(r, next, avail).kind != RecordKind::kBusy;
+  if (avail == 0) return false;
+  const RecordKind kind = Inspect(r, next, avail).kind;  // one look at the header
+  return kind != RecordKind::kNotReady && kind != RecordKind::kBusy;
 }
 
 void Reader::Impl::Disarm() {

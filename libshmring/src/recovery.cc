@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace shmring {
 
@@ -124,7 +125,7 @@ uint64_t ReclaimRegion(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len
       // (not ours to settle), or by an earlier reclaimer of this very claim that died
       // half-way (it stamps this slot's producer id: carry on).
       if (!confirmed && q == cp && SpeculativeLoad(h.producer) != producer) return 0;
-      const Inspected in = Inspect(r, q, left);
+      const Inspected in = InspectWord(r, q, left, word);  // judges the word the CAS below expects
       if (in.kind == RecordKind::kBusy) {
         if (CountedAbandon(s, h, q, word)) ++abandoned;
       } else if (in.kind == RecordKind::kCorrupt || in.kind == RecordKind::kNotReady) {
@@ -151,18 +152,31 @@ uint64_t ReclaimRegion(Ring::Impl& r, ProducerSlot& s, uint64_t cp, uint64_t len
 
 namespace {
 
-// Is `e` where the claim after a claim ending at `e` begins? True if the tail is
-// there, or a header or an intent names it (directly, or after implicit padding).
-bool IsClaimBoundary(const Ring::Impl& r, uint64_t e, uint64_t tail) {
-  if (e == tail) return true;
-  if (e % kAlign != 0) return false;  // a rival's length from a hostile writer: no claim ends there
+// One producer slot's intent, loaded once: claim_len (acquire, pairs with
+// ClearIntent's release store) then claim_pos.
+struct Intent {
+  uint64_t len;  // with kIntentConfirmed
+  uint64_t pos;
+};
+
+std::vector<Intent> SnapshotIntents(const Ring::Impl& r) {
+  std::vector<Intent> out(r.max_producers);
   for (uint32_t j = 0; j < r.max_producers; ++j) {
     const ProducerSlot& o = r.producer(j);
-    // Acquire pairs with ClearIntent's release store (as in ReclaimSlotIntent).
-    if ((o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed) != 0 &&
-        o.claim_pos.load(std::memory_order_relaxed) == e) {
-      return true;
-    }
+    out[j].len = o.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
+    out[j].pos = o.claim_pos.load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
+// Is `e` where the claim after a claim ending at `e` begins? True if the tail is
+// there, or a header or an intent (of the snapshot) names it (directly, or after
+// implicit padding).
+bool IsClaimBoundary(const Ring::Impl& r, uint64_t e, uint64_t tail, const std::vector<Intent>& intents) {
+  if (e == tail) return true;
+  if (e % kAlign != 0) return false;  // a rival's length from a hostile writer: no claim ends there
+  for (const Intent& o : intents) {
+    if ((o.len & ~kIntentConfirmed) != 0 && o.pos == e) return true;
   }
   const uint64_t rem = r.capacity - (e & r.mask);
   const uint64_t at = rem < kRecordHeaderSize ? e + rem : e;
@@ -235,28 +249,27 @@ Settled ReclaimSlotIntent(Ring::Impl& r, uint32_t i, uint64_t resume_at) {
   }
   if (!confirmed) {
     // An unconfirmed intent may name a position another producer won (spec/RECOVERY.md §3.3).
+    // The rivals' intents are loaded once; both loops below and the boundary checks use that snapshot.
+    const std::vector<Intent> intents = SnapshotIntents(r);
     bool rival_dead = false;
     for (uint32_t j = 0; j < r.max_producers; ++j) {
       if (j == i) continue;
-      ProducerSlot& o = r.producer(j);
-      const uint64_t ol = o.claim_len.load(std::memory_order_acquire);  // pairs with ClearIntent's release
-      if ((ol & ~kIntentConfirmed) == 0 || o.claim_pos.load(std::memory_order_relaxed) != cp) continue;
-      if (ol & kIntentConfirmed) {  // the winner confirmed: ours lost the CAS
+      const Intent& o = intents[j];
+      if ((o.len & ~kIntentConfirmed) == 0 || o.pos != cp) continue;
+      if (o.len & kIntentConfirmed) {  // the winner confirmed: ours lost the CAS
         s.claim_len.store(0, std::memory_order_relaxed);
         return {true, 0};
       }
       if (LockHeld(r.fd, r.producer_lock_byte(j))) return {false, 0};  // undecided until it confirms or retracts
-      if ((ol & ~kIntentConfirmed) != len) rival_dead = true;
+      if ((o.len & ~kIntentConfirmed) != len) rival_dead = true;
     }
-    if (rival_dead && !IsClaimBoundary(r, cp + len, tail)) {
+    if (rival_dead && !IsClaimBoundary(r, cp + len, tail, intents)) {
       // Two dead unconfirmed intents name cp with different lengths; the winner's end
-      // is where the next claim begins. Not ours — unless no end is known yet.
+      // is where the next claim begins. Not ours -- unless no end is known yet.
       bool rival_fits = false;
       for (uint32_t j = 0; j < r.max_producers && !rival_fits; ++j) {
-        ProducerSlot& o = r.producer(j);
-        const uint64_t ol = o.claim_len.load(std::memory_order_acquire) & ~kIntentConfirmed;  // as above
-        rival_fits = j != i && ol != 0 && o.claim_pos.load(std::memory_order_relaxed) == cp &&
-                     IsClaimBoundary(r, cp + ol, tail);
+        const uint64_t ol = intents[j].len & ~kIntentConfirmed;
+        rival_fits = j != i && ol != 0 && intents[j].pos == cp && IsClaimBoundary(r, cp + ol, tail, intents);
       }
       if (!rival_fits) return {false, 0};
       s.claim_len.store(0, std::memory_order_relaxed);

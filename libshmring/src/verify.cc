@@ -1,6 +1,7 @@
 // Ring::Verify and Ring::Recover (spec/PROTOCOL.md §5, spec/RECOVERY.md §3).
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "batch.h"
 #include "groups.h"
@@ -45,13 +46,16 @@ VerifyReport Ring::Verify() const {
       continue;
     }
     if (st != kSlotActive) continue;
-    if (memchr(gs.name, 0, sizeof gs.name) == nullptr || gs.name[0] == 0) {
+    char name[sizeof gs.name];
+    memcpy(name, gs.name, sizeof name);  // one read of the shared bytes; only the copy is used
+    if (memchr(name, 0, sizeof name) == nullptr || name[0] == 0) {
       problem(absl::StrCat("group slot ", g, ": name is empty or not NUL-terminated"));
     }
+    const std::string shown = absl::CHexEscape(absl::string_view(name, strnlen(name, sizeof name)));
     const uint64_t c = gs.cursor.load(std::memory_order_acquire) & ~kCursorTagMask;  // pairs with Reader::Commit
     const uint64_t lag = tail - c;
     if (lag > r.capacity) {
-      problem(absl::StrCat("group '", GroupName(gs), "': cursor ", c, " is not within one capacity below the tail ", tail));
+      problem(absl::StrCat("group '", shown, "': cursor ", c, " is not within one capacity below the tail ", tail));
       continue;
     }
     any_group = true;
@@ -74,9 +78,9 @@ VerifyReport Ring::Verify() const {
         problem(absl::StrCat("position ", pos, ": header does not name this position (claimed, never written)"));
         return rep;
       case RecordKind::kCorrupt: {
-        const uint64_t word = r.header_at(pos).word.load(std::memory_order_relaxed);
-        problem(absl::StrCat("position ", pos, ": unreadable header (word 0x", absl::Hex(word), ", len ",
-                             SpeculativeLoad(r.header_at(pos).len), ", max_record ", r.max_record, ")"));
+        // What Inspect judged, not a second look at the header (it may have changed since).
+        problem(absl::StrCat("position ", pos, ": unreadable header (word 0x", absl::Hex(in.word), ", len ", in.len,
+                             ", max_record ", r.max_record, ")"));
         return rep;
       }
       case RecordKind::kBusy: ++rep.in_flight; break;
@@ -85,11 +89,17 @@ VerifyReport Ring::Verify() const {
       case RecordKind::kAbandoned: ++rep.abandoned; break;
       case RecordKind::kData: {
         const uint64_t sum = SpeculativeLoad(in.hdr->checksum);
-        if (r.checksums && sum != RecordChecksum(&in.hdr->len, in.len, pos)) {
+        const HeaderFields f = CopyHeaderFields(*in.hdr);  // [16, 32) once; flags and messages from the copy
+        if (r.checksums && (sum != RecordChecksum(&in.hdr->len, in.len, pos) || !(CopyHeaderFields(*in.hdr) == f))) {
           problem(absl::StrCat("position ", pos, ": checksum mismatch (stored 0x", absl::Hex(sum), ", len ", in.len, ")"));
+          // Its length is not trusted: walk on like the reader, from the next header
+          // that names its own position (spec/PROTOCOL.md §5.5).
+          ++rep.records;
+          pos = ResyncAfter(r, pos, avail);
+          continue;
         }
-        if (SpeculativeLoad(in.hdr->flags) & kFlagBatch) {
-          const uint32_t count = SpeculativeLoad(in.hdr->messages);
+        if (f.flags & kFlagBatch) {
+          const uint32_t count = f.messages;
           const auto* payload = reinterpret_cast<const std::byte*>(in.hdr) + kRecordHeaderSize;
           if (!r.batches) {
             problem(absl::StrCat("position ", pos, ": a message batch in a ring without the MESSAGE_BATCHES feature"));
@@ -143,7 +153,11 @@ std::vector<PeekedRecord> Ring::Peek(size_t max) const {
       std::atomic_thread_fence(std::memory_order_acquire);
       // Still this record after the copy (same word), and the copy matches its checksum?
       const bool same = in.hdr->word.load(std::memory_order_relaxed) == (pos | kCommitted);
-      if (same && (!r.checksums || sum == RecordChecksum(copy.data(), in.len, pos))) {
+      if (same && r.checksums && sum != RecordChecksum(copy.data(), in.len, pos)) {
+        pos = ResyncAfter(r, pos, tail - pos);  // its length is not trusted (spec/PROTOCOL.md §5.5)
+        continue;
+      }
+      if (same) {
         PeekedRecord rec;
         rec.position = pos;
         memcpy(&rec.type, copy.data() + 4, 2);
