@@ -171,6 +171,11 @@ expect 0 "$SHMCTL" ls "$DIR"
 grep -q '^good .* 8 KiB' "$WORK/out" && pass "ls DIR lists a ring by path" || fail "ls DIR: $(cat "$WORK/out")"
 grep -q 'junk' "$WORK/out" && fail "ls DIR shows a non-ring file" || pass "ls DIR skips non-rings"
 grep -q '^broken .*error: ' "$WORK/out" && pass "ls DIR shows an invalid ring with its error" || fail "ls DIR broken: $(cat "$WORK/out")"
+head -c 100 "$DIR/good" >"$DIR/truncated"              # has the magic, shorter than a superblock
+head -c 8192 "$DIR/good" >"$DIR/truncated-more"        # a whole superblock, cut data area
+expect 0 "$SHMCTL" ls "$DIR"
+grep -q '^truncated .*error: .*file size' "$WORK/out" && pass "ls DIR lists a file with the magic cut short with its error" || fail "ls DIR truncated: $(cat "$WORK/out")"
+grep -q '^truncated-more .*error: .*file size' "$WORK/out" && pass "ls DIR lists a truncated ring with its error" || fail "ls DIR truncated-more: $(cat "$WORK/out")"
 expect 1 "$SHMCTL" stat "$DIR/broken" && contains "$WORK/err" "shmctl: ring $DIR/broken: superblock field" "stat names the corrupt field"
 
 # --- verify: a clean ring, then a corrupted copy ----------------------------------------
@@ -414,6 +419,19 @@ expect 2 "$SHMCTL" help frobnicate
 expect 0 "$SHMCTL" rm "$R" "$C" "$J"
 [ ! -e "/dev/shm/$R" ] && pass "rm removes the ring" || fail "rm left /dev/shm/$R"
 expect 1 "$SHMCTL" rm "$R" && contains "$WORK/err" "no such ring" "rm of a missing ring: exit 1"
+# rm removes only rings: other files are refused and kept; a broken ring needs --force.
+echo "precious" >"$DIR/notaring.txt"
+expect 1 "$SHMCTL" rm "$DIR/notaring.txt" && contains "$WORK/err" "rm $DIR/notaring.txt: not a shmring ring" "rm refuses a file that is not a ring"
+[ "$(cat "$DIR/notaring.txt")" = precious ] && pass "rm kept the non-ring file" || fail "rm removed or changed $DIR/notaring.txt"
+ln -s "$DIR/good" "$DIR/link"
+expect 1 "$SHMCTL" rm "$DIR/link" && contains "$WORK/err" "not a shmring ring" "rm refuses a symlink to a ring"
+[ -L "$DIR/link" ] && [ -f "$DIR/good" ] && pass "rm kept the symlink and its ring" || fail "rm through a symlink removed something"
+expect 1 "$SHMCTL" rm "$DIR/truncated" && contains "$WORK/err" "has the ring magic but fails validation" "rm refuses a broken ring without --force"
+contains "$WORK/err" "use rm --force" "rm says how to remove a broken ring"
+[ -f "$DIR/truncated" ] && pass "rm kept the broken ring" || fail "rm removed $DIR/truncated without --force"
+expect 1 "$SHMCTL" rm --force "$DIR/notaring.txt" && [ -f "$DIR/notaring.txt" ] && pass "rm --force still refuses a non-ring" || fail "rm --force removed a non-ring"
+expect 0 "$SHMCTL" rm --force "$DIR/truncated" "$DIR/broken"
+[ ! -e "$DIR/truncated" ] && [ ! -e "$DIR/broken" ] && pass "rm --force removes broken rings" || fail "rm --force left a broken ring"
 
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed" >&2

@@ -254,11 +254,16 @@ constexpr Page kPages[] = {
      "    shmctl drain logs --group otel --to /var/log/app/records.jsonl --format otlp-json \\\n"
      "        --rotate-size 64M --keep 3\n"},
     {"rm", "remove rings",
-     "shmctl rm RING...",
+     "shmctl rm [--force] RING...",
      "    Unlinks the ring files. Processes that have a ring mapped keep using it until they\n"
-     "    detach; new attaches fail.\n",
-     "", "    1 if any ring could not be removed (the others are still removed).\n",
-     "    shmctl rm logs\n"},
+     "    detach; new attaches fail. Only rings are removed: a file that is not a regular file\n"
+     "    starting with the ring magic (a symlink, a text file) is refused and kept, and so is a\n"
+     "    file with the magic that fails validation (truncated, corrupt superblock) unless\n"
+     "    --force is given.\n",
+     "    --force               also remove a broken ring (has the magic, fails validation)\n",
+     "    1 if any file could not be removed or was refused (the others are still removed).\n",
+     "    shmctl rm logs\n"
+     "    shmctl rm --force /dev/shm/truncated-ring\n"},
     {"group", "add or remove a consumer group",
      "shmctl group add RING NAME\n"
      "shmctl group rm RING NAME",

@@ -80,6 +80,11 @@ inline std::string_view SV(absl::string_view s) { return std::string_view(s.data
 // One snapshot of a ring, attached read-only (cmd_inspect.cc).
 absl::StatusOr<shmring::RingStats> ReadStats(const std::string& ring);
 
+// True if PATH is a regular file (not a symlink) that starts with the ring magic
+// (spec/LAYOUT.md §2, offset 0); it may still fail validation. Opens it read-only (ring_file.cc).
+// An error when it cannot be opened (NotFound, PermissionDenied).
+[[nodiscard]] absl::StatusOr<bool> HasRingMagic(const std::string& path);
+
 // Prints "shmctl: MESSAGE" to stderr and returns kExitFail.
 int Fail(const absl::Status& s);
 int Fail(std::string_view message);
