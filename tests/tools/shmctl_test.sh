@@ -245,6 +245,51 @@ else
   echo "skipped: recover of a dead producer's claim (no claim_and_die helper given)"
   expect 0 "$SHMCTL" recover "$K" && contains "$WORK/out" "nothing to do" "recover on a clean ring"
 fi
+# --- recover: a reader killed -------------------------------------------------------------
+# Its group is evicted by recover only once its heartbeat is older than evict-after, and a
+# live reader's group never is. Deterministic: "before" uses an evict-after of an hour.
+# start_reader RING: a --follow reader of group g in the background; waits until stat shows it alive.
+start_reader() {
+  "$SHMCTL" read "$1" --group g --follow >/dev/null 2>&1 &
+  rdr=$!
+  BGPIDS+=("$rdr")
+  for _ in $(seq 100); do
+    "$SHMCTL" stat "$1" --json >"$WORK/alive.json" 2>/dev/null &&
+      python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["groups"][0]["reader"]["liveness"] == "alive" else 1)' "$WORK/alive.json" && return 0
+    sleep 0.05
+  done
+  fail "reader of $1 never showed as alive"
+}
+for ev in 3600000 1; do
+  E="$PFX-evict-$ev"
+  expect 0 "$SHMCTL" create "$E" --capacity 16K --group g --evict-after "$ev"
+  start_reader "$E"
+  sleep 0.05  # past an evict-after of 1 ms: only the reader lock keeps the group
+  expect 0 "$SHMCTL" recover "$E" --json
+  json "$WORK/out" 'd["groups_evicted"] == 0' "recover leaves a live reader's group alone (evict-after $ev ms)"
+  kill -KILL "$rdr"
+  wait "$rdr" 2>/dev/null || true
+  sleep 0.05
+  expect 0 "$SHMCTL" recover "$E" --json
+  if [ "$ev" = 1 ]; then
+    json "$WORK/out" 'd["groups_evicted"] == 1 and "evicted" in d["state"]' "recover evicts a killed reader's group after evict-after"
+    expect 0 "$SHMCTL" stat "$E" --json
+    json "$WORK/out" 'd["groups"][0]["evicted"] and d["groups"][0]["evictions"] == 1 and d["totals"]["evictions"] == 1' "stat counts the eviction"
+    expect 0 "$SHMCTL" recover "$E"
+    contains "$WORK/out" "nothing to do" "a second recover has no group left to evict"
+  else
+    json "$WORK/out" 'd["groups_evicted"] == 0' "recover does not evict a killed reader's group before evict-after"
+  fi
+done
+E="$PFX-evict-text"
+expect 0 "$SHMCTL" create "$E" --capacity 16K --group g --evict-after 1
+sleep 0.05
+expect 0 "$SHMCTL" recover "$E" && contains "$WORK/out" "0 slots freed, 1 group evicted" "recover's text says how many groups it evicted"
+expect 0 "$SHMCTL" create "$E-ow" --capacity 16K --group g --evict-after 1 --policy overwrite
+sleep 0.05
+expect 0 "$SHMCTL" recover "$E-ow" --json
+json "$WORK/out" 'd["groups_evicted"] == 0' "recover never evicts on an overwrite ring"
+
 expect 1 "$SHMCTL" recover "$PFX-nonexistent" && contains "$WORK/err" "$PFX-nonexistent" "recover of a missing ring: exit 1"
 
 # --- watch: frames with rates, then in a pseudo-terminal -------------------------------

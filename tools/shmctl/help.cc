@@ -140,19 +140,23 @@ constexpr Page kPages[] = {
      "    shmctl verify logs\n"
      "    shmctl verify logs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"problems\"])'\n"
      "    cp /dev/shm/logs /tmp/logs.copy && shmctl verify /tmp/logs.copy\n"},
-    {"recover", "settle dead producers' claims now, then verify",
+    {"recover", "settle dead producers' claims and evict dead readers' groups now, then verify",
      "shmctl recover RING [--json]",
-     "    Applies the recovery protocol at once: every producer slot holding an in-flight claim\n"
-     "    whose process is gone has its claim settled, the records it claimed but never committed\n"
-     "    turned into abandoned records that readers step over (what a reader stuck at one does by\n"
-     "    itself at once), and the dead producer's slot is freed. Live producers are left alone\n"
-     "    (a reader or producer stuck at a live one's claim takes it after --unblock-after). Prints how many claims it settled, records it abandoned and slots it\n"
-     "    freed, the ring's state (dead or stale readers\n"
-     "    are listed; producers evict a dead reader's group after its evict-after timeout), then\n"
-     "    the report of verify run on the result.\n",
+     "    Applies the recovery protocol at once (spec/RECOVERY.md §3.5, §4.1). Every producer slot\n"
+     "    holding an in-flight claim whose process is gone has its claim settled: the records it\n"
+     "    claimed but never committed become abandoned records that readers step over (what a\n"
+     "    reader stuck at one does by itself), and the dead producer's slot is freed. Every group\n"
+     "    whose reader is gone (no process holds its reader lock) and whose heartbeat is older\n"
+     "    than the ring's evict-after timeout is evicted: it stops holding producers back (what a\n"
+     "    blocked producer does by itself); a reader that attaches later resumes and is told what\n"
+     "    it lost. Overwrite rings never evict. Live producers and readers are left alone (a\n"
+     "    reader or producer stuck at a live one's claim takes it after --unblock-after; a slow\n"
+     "    live reader is never evicted). Prints how many claims it settled, records it abandoned,\n"
+     "    slots it freed and groups it evicted, the ring's state, then the report of verify run\n"
+     "    on the result.\n",
      "    --json                the result as JSON, schema \"shmring.recover/1\": claims_settled,\n"
-     "                          records_abandoned, slots_freed, claims_unsettled, state,\n"
-     "                          verify (as verify --json)\n",
+     "                          records_abandoned, slots_freed, claims_unsettled, groups_evicted,\n"
+     "                          state, verify (as verify --json)\n",
      "    1 also when verify still finds a problem after recovery.\n",
      "    shmctl recover logs\n"},
     {"watch", "show stat live, with rates, redrawn in place",

@@ -78,6 +78,7 @@ struct RecoverReport {
   uint64_t records_abandoned = 0;  // records turned into abandoned (skip) records
   uint64_t slots_freed = 0;        // slots of dead producers marked FREE (after their claim was settled)
   uint64_t claims_unsettled = 0;   // dead claims left for the reader stuck at them (spec/RECOVERY.md §3.4)
+  uint64_t groups_evicted = 0;     // groups without a live reader past evict_after_ms, evicted (spec/RECOVERY.md §4.1)
 };
 
 class Ring {
@@ -110,7 +111,8 @@ class Ring {
   // checking headers, bounds and checksums. Safe on a live or hostile ring.
   [[nodiscard]] VerifyReport Verify() const;
   // Settles the in-flight claims of every dead producer (what a stuck reader would
-  // do on its own), e.g. after all processes of a ring were killed.
+  // do on its own), e.g. after all processes of a ring were killed, and evicts every
+  // group whose reader is dead past evict_after_ms (what a blocked producer would do).
   [[nodiscard]] absl::StatusOr<RecoverReport> Recover();
   // Copies up to `max` committed records, oldest first (from the oldest group cursor),
   // without moving any cursor: a non-destructive look for tools. Each copy is checked
