@@ -31,9 +31,14 @@ enum class Policy : uint32_t {
 [[nodiscard]] std::string_view PolicyName(Policy p);
 [[nodiscard]] absl::StatusOr<Policy> ParsePolicy(std::string_view name);
 
+// The max_record a ring of `capacity` gets when CreateOptions::max_record is 0:
+// capacity / 4 - 32, but at most 4294967295 (max_record is a u32, spec/LAYOUT.md §2),
+// which rings of 32 GiB and more reach.
+[[nodiscard]] uint32_t DefaultMaxRecord(uint64_t capacity);
+
 struct CreateOptions {
   uint64_t capacity = 1 << 20;  // data-area bytes: a power of two, 4 KiB .. 1 TiB
-  uint32_t max_record = 0;      // largest payload; 0 means capacity / 4 - 32
+  uint32_t max_record = 0;      // largest payload; 0 means DefaultMaxRecord(capacity)
   Policy policy = Policy::kBlock;
   uint32_t max_producers = 64;  // 1 .. 1024
   uint32_t max_groups = 16;     // 1 .. 256
