@@ -220,6 +220,53 @@ corrupt "$VC" "$pos7" 19 ff  # the top byte of the record's len: an impossible l
 expect 1 "$SHMCTL" verify "$VC" && contains "$WORK/out" "position $pos7: unreadable header" "verify: a corrupt header is reported at its position"
 expect 0 "$SHMCTL" verify "$V" && pass "the original ring still verifies"
 
+# --- read tells what it could not deliver: corrupt records, records overwritten ------------
+L="$PFX-loss"
+expect 0 "$SHMCTL" create "$L" --capacity 64K --group g --group j
+expect 0 "$SHMCTL" write "$L" --count 5 --size 30
+expect 0 "$SHMCTL" read "$L" --format hex  # a peek: positions, no cursor moved
+pos3=$(sed -n '3s/ .*//p' "$WORK/out")
+expect 0 "$SHMCTL" read "$L" && [ ! -s "$WORK/err" ] && pass "a peek of a clean ring says nothing on stderr" || fail "clean peek stderr: $(cat "$WORK/err")"
+corrupt "/dev/shm/$L" "$pos3" 40 flip  # a payload byte of the third record
+expect 0 "$SHMCTL" read "$L"
+[ "$(wc -l <"$WORK/out")" -eq 4 ] && contains "$WORK/err" "the peek left out damaged records" "a peek says it left out a damaged record"
+contains "$WORK/err" "position $pos3: checksum mismatch" "the peek names the damaged record"
+expect 0 "$SHMCTL" read "$L" --group g
+[ "$(wc -l <"$WORK/out")" -eq 4 ] && pass "read --group delivers the 4 intact records" || fail "read --group after corruption: $(cat "$WORK/out")"
+contains "$WORK/err" "group 'g' lost records during this read: 1 skipped as corrupt, 0 overwritten" "read --group says it skipped a corrupt record"
+expect 0 "$SHMCTL" read "$L" --group j --format json
+[ "$(grep -c '"payload"' "$WORK/out")" -eq 4 ] && pass "read --format json: 4 records" || fail "json read: $(cat "$WORK/out")"
+json_lines() {  # json_lines FILE PYTHON-EXPR-ON-ls WHAT: ls is the list of parsed lines
+  if python3 -c "import json,sys; ls=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if ($2) else 1)" "$1"; then pass "$3"; else fail "$3: ($2) is false for $(cat "$1")"; fi
+}
+json_lines "$WORK/out" '[l for l in ls if "notice" in l] == [{"notice": "records_lost", "group": "j", "corrupt": 1, "overwritten": 0}]' "read --format json reports the loss as a notice object"
+expect 0 "$SHMCTL" read "$L" --group g && [ ! -s "$WORK/err" ] && pass "a read that loses nothing says nothing" || fail "quiet read: $(cat "$WORK/err")"
+
+# An overwrite ring laps a paused reader: what it lost is reported, and adds up.
+O="$PFX-lapped"
+expect 0 "$SHMCTL" create "$O" --capacity 4K --policy overwrite --group g
+"$SHMCTL" read "$O" --group g --follow --format json >"$WORK/lapped.out" 2>"$WORK/lapped.err" &
+lr=$!
+BGPIDS+=("$lr")
+# group_field RING EXPR: waits (up to 10 s) until EXPR holds for stat's group 0, as g.
+group_field() {
+  for _ in $(seq 200); do
+    "$SHMCTL" stat "$1" --json >"$WORK/gf.json" 2>/dev/null &&
+      python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["groups"][0]; sys.exit(0 if ('"$2"') else 1)' "$WORK/gf.json" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+group_field "$O" 'g["reader"]["liveness"] == "alive"' || fail "the lapped reader never showed as alive"
+kill -STOP "$lr"
+expect 0 "$SHMCTL" write "$O" --count 500 --size 50
+kill -CONT "$lr"
+group_field "$O" 'g["lag_records"] == 0' || fail "the lapped reader never caught up"
+kill -TERM "$lr"
+wait "$lr" || fail "lapped reader exited non-zero: $(cat "$WORK/lapped.err")"
+json_lines "$WORK/lapped.out" 'sum(1 for l in ls if "payload" in l) + sum(l.get("overwritten", 0) for l in ls if "notice" in l) == 500 and any("notice" in l for l in ls)' "a lapped reader's records plus its reported overwrites are the 500 written"
+contains "$WORK/lapped.err" "overwritten before they were read" "a lapped reader says on stderr that it lost records"
+
 # --- recover: a producer killed while holding a claim ------------------------------------
 K="$PFX-recover"
 expect 0 "$SHMCTL" create "$K" --capacity 64K --group g

@@ -75,15 +75,24 @@ constexpr Page kPages[] = {
      "    shmctl write logs --count 100000 --size 200 --rate 10000/s\n"
      "    shmctl write metrics --count 1000000 --size 64 --batch 16\n"},
     {"read", "read records of a consumer group",
-     "shmctl read RING --group G [--follow] [--max N] [--timeout SECS] [--format text|hex|json|raw]",
-     "    Becomes the reader of consumer group G and prints its records, committing the group's\n"
-     "    cursor after each batch reaches standard output (so they are consumed). Without\n"
-     "    --follow it stops once the group has caught up. Fails if a live reader holds the group.\n"
+     "shmctl read RING [--group G [--follow] [--timeout SECS]] [--max N] [--format text|hex|json|raw]",
+     "    With --group: becomes the reader of consumer group G and prints its records, committing\n"
+     "    the group's cursor after each batch reaches standard output (so they are consumed).\n"
+     "    Without --follow it stops once the group has caught up. Fails if a live reader holds the\n"
+     "    group. Records the group loses during the read (skipped as corrupt, or overwritten\n"
+     "    before they were read on an overwrite ring) are reported from the group's counters, at\n"
+     "    most once a second and at the end: a note on standard error (\"shmctl: note: group 'G'\n"
+     "    lost records during this read: N skipped as corrupt, M overwritten before they were\n"
+     "    read\"), and with --format json also a line {\"notice\":\"records_lost\",\"group\":G,\n"
+     "    \"corrupt\":N,\"overwritten\":M} among the records (records have \"payload\" or\n"
+     "    \"payload_hex\", notices have \"notice\").\n"
      "    Without --group: a non-destructive peek. Copies up to --max (default 100) committed\n"
      "    records, oldest first from the oldest group cursor, and moves no cursor; each copy is\n"
-     "    checked against its checksum. --follow needs --group.\n",
-     "    --group G             the consumer group to read as (required)\n"
-     "    --follow              keep waiting for new records until interrupted (Ctrl-C)\n"
+     "    checked against its checksum. Damaged records are left out, and a note on standard\n"
+     "    error lists them (as verify reports them).\n",
+     "    --group G             the consumer group to read as; without it, a peek\n"
+     "    --follow              keep waiting for new records until interrupted (Ctrl-C); needs\n"
+     "                          --group\n"
      "    --max N               stop after N records (a message batch that --max cuts is read\n"
      "                          again whole by the next reader: the cursor never passes half of one)\n"
      "    --timeout SECS        stop after SECS without a new record; default 0 (stop when\n"

@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "shmring/stats.h"
+#include "shmring/stats.h"  // includes ring.h
 
 namespace shmctl {
 
@@ -88,6 +88,21 @@ absl::StatusOr<shmring::RingStats> ReadStats(const std::string& ring);
 // Prints "shmctl: MESSAGE" to stderr and returns kExitFail.
 int Fail(const absl::Status& s);
 int Fail(std::string_view message);
+
+// --- read's reports of what it could not deliver (read_loss.cc) ---
+// A group's loss counters (stats.h): records its readers skipped as corrupt, records
+// producers overwrote before it read them.
+struct GroupLoss {
+  uint64_t corrupt = 0, overwritten = 0;
+  GroupLoss operator-(const GroupLoss& o) const { return {corrupt - o.corrupt, overwritten - o.overwritten}; }
+};
+[[nodiscard]] GroupLoss GroupLossCounters(const shmring::Ring& ring, uint32_t slot);
+// If anything was lost: a note on stderr, and for --format json also a
+// {"notice":"records_lost",...} line appended to *out (read --help).
+void ReportLoss(const GroupLoss& lost, std::string_view group, std::string_view format, std::string* out);
+// Verify's problems at record positions up to last_position (every one if `whole`):
+// the damaged records a peek left out.
+[[nodiscard]] std::vector<std::string> PeekProblems(const shmring::Ring& ring, uint64_t last_position, bool whole);
 
 // --- subcommands: each parses its own flags from the arguments after its name ---
 int RunCreate(const std::vector<std::string>& argv);
