@@ -377,6 +377,19 @@ else
 fi
 wait "$writer" || true
 wait "$wreader" || true
+# A ring removed while watched: the frames say so.
+WR="$PFX-watch-rm"
+expect 0 "$SHMCTL" create "$WR" --capacity 16K --group g
+"$SHMCTL" watch "$WR" -i 0.1 >"$WORK/watch-rm.out" 2>&1 &
+wrm=$!
+BGPIDS+=("$wrm")
+for _ in $(seq 200); do grep -q '^shmctl watch ' "$WORK/watch-rm.out" && break; sleep 0.05; done
+grep -q "was removed" "$WORK/watch-rm.out" && fail "watch says removed before rm"
+expect 0 "$SHMCTL" rm "$WR"
+for _ in $(seq 200); do grep -q "NOTE: /dev/shm/$WR was removed (shmctl rm)" "$WORK/watch-rm.out" && break; sleep 0.05; done
+contains "$WORK/watch-rm.out" "NOTE: /dev/shm/$WR was removed (shmctl rm)" "watch says when its ring was removed"
+kill -TERM "$wrm"
+wait "$wrm" || fail "watch exited non-zero after SIGTERM"
 expect 2 "$SHMCTL" watch "$W" -i 0 && contains "$WORK/err" "--interval" "watch rejects a zero interval"
 
 # --- serve: /metrics and /healthz over loopback -----------------------------------------

@@ -108,8 +108,8 @@ constexpr Page kPages[] = {
      "shmctl ls [DIR]",
      "    Lists every shmring ring in DIR (default /dev/shm), one aligned line each: name, layout\n"
      "    version, capacity, used bytes and records (the slowest group's backlog), live producers,\n"
-     "    groups and state. Files that are not rings are skipped; rings that fail validation are\n"
-     "    shown with the error. State is \"ok\" or a list of what is wrong: \"no live participant\",\n"
+     "    groups and state. Files without the ring magic are skipped; files with it that fail\n"
+     "    validation (truncated, corrupt superblock) are shown with the error. State is \"ok\" or a list of what is wrong: \"no live participant\",\n"
      "    \"dead: ...\", \"stale: ...\", \"evicted: ...\", \"no reader: ...\". A ring with no live\n"
      "    participant says for how long: since the most recent heartbeat of any of its slots\n"
      "    (\"no live participant for 2m05s\").\n",
@@ -176,7 +176,9 @@ constexpr Page kPages[] = {
      "    second, and per group records and bytes delivered per second, overwrites per second\n"
      "    and lag. On a terminal each frame is redrawn in place; press q or Ctrl-C to quit\n"
      "    (the terminal is restored). When standard output is not a terminal the frames are\n"
-     "    printed one after another, separated by a blank line. Read-only: disturbs nobody.\n"
+     "    printed one after another, separated by a blank line. Read-only: disturbs nobody. If\n"
+     "    the ring is removed (shmctl rm) or its name replaced while watched, each frame starts\n"
+     "    with a NOTE saying so.\n"
      "    The first frame comes after one interval (rates need two snapshots).\n",
      "    -i, --interval SECS   seconds between frames, at least 0.05; default 1 (also 500ms)\n"
      "    --count N             stop after N frames; default: until q, Ctrl-C or SIGTERM\n",
