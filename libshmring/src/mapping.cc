@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -182,6 +183,14 @@ std::string Ring::ResolvePath(std::string_view ring) {
   return absl::StrCat("/dev/shm/", std::string(ring));
 }
 
+uint32_t DefaultMaxRecord(uint64_t capacity) {
+  // capacity / 4 - 32 keeps RecordSize within MaxClaim (capacity / 2 - 16) for every
+  // capacity >= kMinCapacity; the u32 field (spec/LAYOUT.md §2, byte 48) caps it from 32 GiB up.
+  static_assert(RecordSize(kMinCapacity / 4 - kRecordHeaderSize) <= MaxClaim(kMinCapacity),
+                "spec/LAYOUT.md §2: the default max_record fits MaxClaim");
+  return uint32_t(std::min<uint64_t>(capacity / 4 - kRecordHeaderSize, UINT32_MAX));
+}
+
 absl::StatusOr<std::shared_ptr<Ring>> Ring::Create(std::string_view ring, const CreateOptions& o) {
   const std::string path = ResolvePath(ring);
   if (ring.empty()) return absl::InvalidArgumentError("ring name is empty");
@@ -189,8 +198,8 @@ absl::StatusOr<std::shared_ptr<Ring>> Ring::Create(std::string_view ring, const 
     return absl::InvalidArgumentError(absl::StrCat("capacity ", o.capacity, ": must be a power of two in [",
                                                    kMinCapacity, ", ", kMaxCapacity, "]"));
   }
-  const uint64_t max_record = o.max_record ? o.max_record : o.capacity / 4 - kRecordHeaderSize;
-  if (RecordSize(max_record) > MaxClaim(o.capacity) || max_record > UINT32_MAX) {
+  const uint64_t max_record = o.max_record ? o.max_record : DefaultMaxRecord(o.capacity);
+  if (RecordSize(max_record) > MaxClaim(o.capacity)) {
     return absl::InvalidArgumentError(absl::StrCat("max_record ", max_record, ": must be at most ",
                                                    MaxClaim(o.capacity) - kRecordHeaderSize, " for capacity ",
                                                    o.capacity, " (the largest record must fit with its padding)"));

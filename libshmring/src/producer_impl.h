@@ -75,7 +75,6 @@ struct Producer::Impl {
   absl::Status MakeRoom(uint64_t end, uint64_t deadline_ns);
   // Moves group `g`'s cursor to at least `target` over readable records; false if blocked.
   bool AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evicted, uint64_t* stuck_at);
-  void TryEvict(uint32_t g, uint64_t now);
   bool HasRoom(uint64_t end);
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "eviction.h"
 #include "fault.h"
 #include "producer_impl.h"
 #include "record.h"
@@ -249,19 +250,6 @@ bool Producer::Impl::AdvanceGroup(uint32_t g, uint64_t target, bool only_if_evic
   return false;
 }
 
-void Producer::Impl::TryEvict(uint32_t g, uint64_t now) {
-  GroupSlot& gs = r.group(g);
-  uint64_t w = gs.cursor.load(std::memory_order_relaxed);
-  if (w & kCursorEvicted) return;
-  if (LockHeld(r.fd, r.group_lock_byte(g))) return;  // a live reader: slow is not dead
-  if (AgeNs(now, gs.heartbeat_ns.load(std::memory_order_relaxed)) <= r.evict_after_ns) return;
-  // acq_rel: pairs with the acq_rel retag CAS in Reader::Attach that clears the bit.
-  if (gs.cursor.compare_exchange_strong(w, w | kCursorEvicted, std::memory_order_acq_rel)) {
-    gs.evictions.fetch_add(1, std::memory_order_relaxed);
-    r.control().evictions.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
 absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
   Control& ctl = r.control();
   {
@@ -296,7 +284,7 @@ absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
     if (blocker < 0 && !stuck) return absl::OkStatus();
     const uint64_t now = MonotonicNs();
     if (r.policy == Policy::kReject || (r.policy == Policy::kOverwrite && stuck)) {
-      if (blocker >= 0) TryEvict(uint32_t(blocker), now);
+      if (blocker >= 0) TryEvict(r, uint32_t(blocker), now);
       if (r.policy == Policy::kOverwrite) {
         return absl::ResourceExhaustedError(absl::StrCat(
             "ring ", r.path, " full: the oldest record (position ", stuck_at,
@@ -310,7 +298,7 @@ absl::Status Producer::Impl::MakeRoom(uint64_t end, uint64_t deadline_ns) {
                                                        "' lags; record rejected (counted as dropped)"));
     }
     // Block: wait for a cursor to move, evicting groups whose reader died long ago.
-    if (blocker >= 0) TryEvict(uint32_t(blocker), now);
+    if (blocker >= 0) TryEvict(r, uint32_t(blocker), now);
     if (now >= deadline_ns) {
       return absl::DeadlineExceededError(absl::StrCat("ring ", r.path, " full past the deadline",
                                                       blocker >= 0 ? absl::StrCat(": group '", GroupName(r.group(blocker)), "' lags") : "",

@@ -4,6 +4,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "batch.h"
+#include "eviction.h"
 #include "groups.h"
 #include "liveness.h"
 #include "record.h"
@@ -219,6 +220,7 @@ absl::StatusOr<RecoverReport> Ring::Recover() {
       ++rep.slots_freed;
     }
   }
+  rep.groups_evicted = EvictDeadGroups(r, MonotonicNs());  // eviction.cc
   if (rep.claims_settled || rep.slots_freed) r.control().recoveries.fetch_add(1, std::memory_order_relaxed);
   return rep;
 }

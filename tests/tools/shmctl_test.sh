@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end test of the real shmctl binary against real rings in /dev/shm.
-# Usage: shmctl_test.sh PATH/TO/shmctl [PATH/TO/shmctl_claim_and_die]
+# Usage: shmctl_test.sh PATH/TO/shmctl [PATH/TO/shmctl_claim_and_die [PATH/TO/libshmring.so]]
 #        (exit 77: skipped, /dev/shm unusable). The helper (claim_and_die.cc) makes a producer
 #        die holding a claim, for the recover test; without it recover is tested on a clean ring.
+#        The library is loaded by the Python binding (bindings/python) to check stat --json
+#        against the library's own stats; without it that check fails.
 set -euo pipefail
 
 SHMCTL=${1:?usage: shmctl_test.sh PATH/TO/shmctl [PATH/TO/shmctl_claim_and_die]}
 CLAIM_AND_DIE=${2:-}
+LIBSHMRING=${3:-}
+BINDINGS="$(cd "$(dirname "$0")/../../bindings/python" && pwd)"
 BGPIDS=()
 PFX="shmctl-test-$$"
 WORK=$(mktemp -d)
@@ -82,6 +86,66 @@ json "$WORK/stat.json" 'd["totals"]["committed"] == 4 and d["totals"]["committed
 json "$WORK/stat.json" '[(g["name"], g["delivered"], g["lag_records"]) for g in d["groups"]] == [("agent", 4, 0), ("audit", 0, 4)]' "stat --json per-group delivered and lag"
 json "$WORK/stat.json" 'd["used_records"] == 4 and d["used_bytes"] == d["tail"] - d["head"] > 0 and d["config"]["capacity"] == 65536' "stat --json depth and capacity"
 json "$WORK/stat.json" 'len(d["producers"]) == 1 and d["producers"][0]["committed"] == 4 and d["producers"][0]["liveness"] == "none"' "stat --json producer slot"
+
+# --- stat --json against the library's own stats, with a live producer and reader ----------
+# The writer reads its lines from a FIFO we hold open, so it stays attached (alive) and idle
+# once the reader has caught up: both snapshots then see the same counters.
+LV="$PFX-live"
+expect 0 "$SHMCTL" create "$LV" --capacity 64K --group g --group idle --stale-after 600000
+mkfifo "$WORK/lines"
+"$SHMCTL" write "$LV" <"$WORK/lines" 2>"$WORK/live-writer.err" &
+lwriter=$!
+BGPIDS+=("$lwriter")
+exec 3>"$WORK/lines"
+"$SHMCTL" read "$LV" --group g --follow >"$WORK/live-reader.out" 2>&1 3>&- &  # not holding the FIFO open
+lreader=$!
+BGPIDS+=("$lreader")
+for i in $(seq 25); do echo "live record $i" >&3; done
+for _ in $(seq 200); do
+  "$SHMCTL" stat "$LV" --json >"$WORK/live.json" 2>/dev/null && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["totals"]["committed"] == 25 and d["groups"][0]["lag_records"] == 0 and d["groups"][0]["reader"]["liveness"] == "alive" else 1)' "$WORK/live.json" && break
+  sleep 0.05
+done
+if [ -z "$LIBSHMRING" ]; then
+  fail "stat --json vs the library: no libshmring given (third argument)"
+elif SHMRING_LIBRARY="$LIBSHMRING" PYTHONPATH="$BINDINGS" python3 - "/dev/shm/$LV" "$WORK/live.json" "$lwriter" "$lreader" >"$WORK/live.check" 2>&1 <<'PY'
+import json, sys
+import shmring
+path, stat_json, writer, reader = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+lib = shmring.Ring.open(path, read_only=True).stats()
+d = json.load(open(stat_json))
+t = d["totals"]
+pairs = {"tail": d["tail"], "head": d["head"], "used_bytes": d["used_bytes"], "high_water": d["high_water_bytes"],
+         "capacity": d["config"]["capacity"], "max_record": d["config"]["max_record"], "num_groups": len(d["groups"]),
+         "committed": t["committed"], "committed_bytes": t["committed_bytes"], "dropped": t["dropped"],
+         "aborted": t["aborted"], "abandoned": t["abandoned"], "unblocked": t["unblocked"], "unblocks": t["unblocks"],
+         "evictions": t["evictions"], "reclaims": t["reclaims"],
+         "delivered": sum(g["delivered"] for g in d["groups"]), "overwritten": sum(g["overwritten"] for g in d["groups"]),
+         "corrupt": sum(g["corrupt"] for g in d["groups"])}
+bad = [f"{k}: stat --json {v}, library {lib[k]}" for k, v in pairs.items() if lib[k] != v]
+g, idle = d["groups"]
+p = [p for p in d["producers"] if p["liveness"] != "none"]
+if lib["committed"] != 25: bad.append(f"library committed {lib['committed']}, 25 written")
+if (g["name"], g["reader"]["liveness"], g["reader"]["pid"], g["delivered"], g["lag_records"]) != ("g", "alive", reader, 25, 0):
+    bad.append(f"group g: {g}")
+if (idle["name"], idle["reader"]["liveness"], idle["lag_records"]) != ("idle", "none", 25):
+    bad.append(f"group idle: {idle}")
+if len(p) != 1 or (p[0]["liveness"], p[0]["pid"], p[0]["committed"]) != ("alive", writer, 25):
+    bad.append(f"producers: {d['producers']}")
+print("\n".join(bad) or "agree")
+sys.exit(1 if bad else 0)
+PY
+then
+  pass "stat --json agrees with the library's stats (Python binding) with a live producer and reader"
+else
+  fail "stat --json vs the library: $(cat "$WORK/live.check")"
+fi
+exec 3>&-  # end of the writer's input: it reports and exits
+wait "$lwriter" || fail "live writer: $(cat "$WORK/live-writer.err")"
+kill "$lreader"
+wait "$lreader" 2>/dev/null || true
 
 # --- metrics --------------------------------------------------------------------------
 expect 0 "$SHMCTL" metrics "$R"
@@ -171,6 +235,11 @@ expect 0 "$SHMCTL" ls "$DIR"
 grep -q '^good .* 8 KiB' "$WORK/out" && pass "ls DIR lists a ring by path" || fail "ls DIR: $(cat "$WORK/out")"
 grep -q 'junk' "$WORK/out" && fail "ls DIR shows a non-ring file" || pass "ls DIR skips non-rings"
 grep -q '^broken .*error: ' "$WORK/out" && pass "ls DIR shows an invalid ring with its error" || fail "ls DIR broken: $(cat "$WORK/out")"
+head -c 100 "$DIR/good" >"$DIR/truncated"              # has the magic, shorter than a superblock
+head -c 8192 "$DIR/good" >"$DIR/truncated-more"        # a whole superblock, cut data area
+expect 0 "$SHMCTL" ls "$DIR"
+grep -q '^truncated .*error: .*file size' "$WORK/out" && pass "ls DIR lists a file with the magic cut short with its error" || fail "ls DIR truncated: $(cat "$WORK/out")"
+grep -q '^truncated-more .*error: .*file size' "$WORK/out" && pass "ls DIR lists a truncated ring with its error" || fail "ls DIR truncated-more: $(cat "$WORK/out")"
 expect 1 "$SHMCTL" stat "$DIR/broken" && contains "$WORK/err" "shmctl: ring $DIR/broken: superblock field" "stat names the corrupt field"
 
 # --- verify: a clean ring, then a corrupted copy ----------------------------------------
@@ -215,6 +284,53 @@ corrupt "$VC" "$pos7" 19 ff  # the top byte of the record's len: an impossible l
 expect 1 "$SHMCTL" verify "$VC" && contains "$WORK/out" "position $pos7: unreadable header" "verify: a corrupt header is reported at its position"
 expect 0 "$SHMCTL" verify "$V" && pass "the original ring still verifies"
 
+# --- read tells what it could not deliver: corrupt records, records overwritten ------------
+L="$PFX-loss"
+expect 0 "$SHMCTL" create "$L" --capacity 64K --group g --group j
+expect 0 "$SHMCTL" write "$L" --count 5 --size 30
+expect 0 "$SHMCTL" read "$L" --format hex  # a peek: positions, no cursor moved
+pos3=$(sed -n '3s/ .*//p' "$WORK/out")
+expect 0 "$SHMCTL" read "$L" && [ ! -s "$WORK/err" ] && pass "a peek of a clean ring says nothing on stderr" || fail "clean peek stderr: $(cat "$WORK/err")"
+corrupt "/dev/shm/$L" "$pos3" 40 flip  # a payload byte of the third record
+expect 0 "$SHMCTL" read "$L"
+[ "$(wc -l <"$WORK/out")" -eq 4 ] && contains "$WORK/err" "the peek left out damaged records" "a peek says it left out a damaged record"
+contains "$WORK/err" "position $pos3: checksum mismatch" "the peek names the damaged record"
+expect 0 "$SHMCTL" read "$L" --group g
+[ "$(wc -l <"$WORK/out")" -eq 4 ] && pass "read --group delivers the 4 intact records" || fail "read --group after corruption: $(cat "$WORK/out")"
+contains "$WORK/err" "group 'g' lost records during this read: 1 skipped as corrupt, 0 overwritten" "read --group says it skipped a corrupt record"
+expect 0 "$SHMCTL" read "$L" --group j --format json
+[ "$(grep -c '"payload"' "$WORK/out")" -eq 4 ] && pass "read --format json: 4 records" || fail "json read: $(cat "$WORK/out")"
+json_lines() {  # json_lines FILE PYTHON-EXPR-ON-ls WHAT: ls is the list of parsed lines
+  if python3 -c "import json,sys; ls=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if ($2) else 1)" "$1"; then pass "$3"; else fail "$3: ($2) is false for $(cat "$1")"; fi
+}
+json_lines "$WORK/out" '[l for l in ls if "notice" in l] == [{"notice": "records_lost", "group": "j", "corrupt": 1, "overwritten": 0}]' "read --format json reports the loss as a notice object"
+expect 0 "$SHMCTL" read "$L" --group g && [ ! -s "$WORK/err" ] && pass "a read that loses nothing says nothing" || fail "quiet read: $(cat "$WORK/err")"
+
+# An overwrite ring laps a paused reader: what it lost is reported, and adds up.
+O="$PFX-lapped"
+expect 0 "$SHMCTL" create "$O" --capacity 4K --policy overwrite --group g
+"$SHMCTL" read "$O" --group g --follow --format json >"$WORK/lapped.out" 2>"$WORK/lapped.err" &
+lr=$!
+BGPIDS+=("$lr")
+# group_field RING EXPR: waits (up to 10 s) until EXPR holds for stat's group 0, as g.
+group_field() {
+  for _ in $(seq 200); do
+    "$SHMCTL" stat "$1" --json >"$WORK/gf.json" 2>/dev/null &&
+      python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["groups"][0]; sys.exit(0 if ('"$2"') else 1)' "$WORK/gf.json" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+group_field "$O" 'g["reader"]["liveness"] == "alive"' || fail "the lapped reader never showed as alive"
+kill -STOP "$lr"
+expect 0 "$SHMCTL" write "$O" --count 500 --size 50
+kill -CONT "$lr"
+group_field "$O" 'g["lag_records"] == 0' || fail "the lapped reader never caught up"
+kill -TERM "$lr"
+wait "$lr" || fail "lapped reader exited non-zero: $(cat "$WORK/lapped.err")"
+json_lines "$WORK/lapped.out" 'sum(1 for l in ls if "payload" in l) + sum(l.get("overwritten", 0) for l in ls if "notice" in l) == 500 and any("notice" in l for l in ls)' "a lapped reader's records plus its reported overwrites are the 500 written"
+contains "$WORK/lapped.err" "overwritten before they were read" "a lapped reader says on stderr that it lost records"
+
 # --- recover: a producer killed while holding a claim ------------------------------------
 K="$PFX-recover"
 expect 0 "$SHMCTL" create "$K" --capacity 64K --group g
@@ -240,6 +356,51 @@ else
   echo "skipped: recover of a dead producer's claim (no claim_and_die helper given)"
   expect 0 "$SHMCTL" recover "$K" && contains "$WORK/out" "nothing to do" "recover on a clean ring"
 fi
+# --- recover: a reader killed -------------------------------------------------------------
+# Its group is evicted by recover only once its heartbeat is older than evict-after, and a
+# live reader's group never is. Deterministic: "before" uses an evict-after of an hour.
+# start_reader RING: a --follow reader of group g in the background; waits until stat shows it alive.
+start_reader() {
+  "$SHMCTL" read "$1" --group g --follow >/dev/null 2>&1 &
+  rdr=$!
+  BGPIDS+=("$rdr")
+  for _ in $(seq 100); do
+    "$SHMCTL" stat "$1" --json >"$WORK/alive.json" 2>/dev/null &&
+      python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["groups"][0]["reader"]["liveness"] == "alive" else 1)' "$WORK/alive.json" && return 0
+    sleep 0.05
+  done
+  fail "reader of $1 never showed as alive"
+}
+for ev in 3600000 1; do
+  E="$PFX-evict-$ev"
+  expect 0 "$SHMCTL" create "$E" --capacity 16K --group g --evict-after "$ev"
+  start_reader "$E"
+  sleep 0.05  # past an evict-after of 1 ms: only the reader lock keeps the group
+  expect 0 "$SHMCTL" recover "$E" --json
+  json "$WORK/out" 'd["groups_evicted"] == 0' "recover leaves a live reader's group alone (evict-after $ev ms)"
+  kill -KILL "$rdr"
+  wait "$rdr" 2>/dev/null || true
+  sleep 0.05
+  expect 0 "$SHMCTL" recover "$E" --json
+  if [ "$ev" = 1 ]; then
+    json "$WORK/out" 'd["groups_evicted"] == 1 and "evicted" in d["state"]' "recover evicts a killed reader's group after evict-after"
+    expect 0 "$SHMCTL" stat "$E" --json
+    json "$WORK/out" 'd["groups"][0]["evicted"] and d["groups"][0]["evictions"] == 1 and d["totals"]["evictions"] == 1' "stat counts the eviction"
+    expect 0 "$SHMCTL" recover "$E"
+    contains "$WORK/out" "nothing to do" "a second recover has no group left to evict"
+  else
+    json "$WORK/out" 'd["groups_evicted"] == 0' "recover does not evict a killed reader's group before evict-after"
+  fi
+done
+E="$PFX-evict-text"
+expect 0 "$SHMCTL" create "$E" --capacity 16K --group g --evict-after 1
+sleep 0.05
+expect 0 "$SHMCTL" recover "$E" && contains "$WORK/out" "0 slots freed, 1 group evicted" "recover's text says how many groups it evicted"
+expect 0 "$SHMCTL" create "$E-ow" --capacity 16K --group g --evict-after 1 --policy overwrite
+sleep 0.05
+expect 0 "$SHMCTL" recover "$E-ow" --json
+json "$WORK/out" 'd["groups_evicted"] == 0' "recover never evicts on an overwrite ring"
+
 expect 1 "$SHMCTL" recover "$PFX-nonexistent" && contains "$WORK/err" "$PFX-nonexistent" "recover of a missing ring: exit 1"
 
 # --- watch: frames with rates, then in a pseudo-terminal -------------------------------
@@ -280,6 +441,19 @@ else
 fi
 wait "$writer" || true
 wait "$wreader" || true
+# A ring removed while watched: the frames say so.
+WR="$PFX-watch-rm"
+expect 0 "$SHMCTL" create "$WR" --capacity 16K --group g
+"$SHMCTL" watch "$WR" -i 0.1 >"$WORK/watch-rm.out" 2>&1 &
+wrm=$!
+BGPIDS+=("$wrm")
+for _ in $(seq 200); do grep -q '^shmctl watch ' "$WORK/watch-rm.out" && break; sleep 0.05; done
+grep -q "was removed" "$WORK/watch-rm.out" && fail "watch says removed before rm"
+expect 0 "$SHMCTL" rm "$WR"
+for _ in $(seq 200); do grep -q "NOTE: /dev/shm/$WR was removed (shmctl rm)" "$WORK/watch-rm.out" && break; sleep 0.05; done
+contains "$WORK/watch-rm.out" "NOTE: /dev/shm/$WR was removed (shmctl rm)" "watch says when its ring was removed"
+kill -TERM "$wrm"
+wait "$wrm" || fail "watch exited non-zero after SIGTERM"
 expect 2 "$SHMCTL" watch "$W" -i 0 && contains "$WORK/err" "--interval" "watch rejects a zero interval"
 
 # --- serve: /metrics and /healthz over loopback -----------------------------------------
@@ -320,9 +494,8 @@ serve_start() {
   done
   return 1
 }
-if "$SHMCTL" serve --listen 127.0.0.1:0 "$PFX-nonexistent" 2>&1 | grep -q "built without HTTP support"; then
-  if [ "${CI:-}" = true ]; then fail "shmctl was built without serve (cpp-httplib missing: apt-get install libcpp-httplib-dev)"; else echo "skipped: serve (shmctl built without cpp-httplib)"; fi
-elif ! serve_start "$S1" "$S2"; then
+# cpp-httplib is required to build shmctl, so serve is always there and always tested.
+if ! serve_start "$S1" "$S2"; then
   fail "serve did not print 'listening on 127.0.0.1:PORT': $(cat "$WORK/serve.out" "$WORK/serve.err")"
 else
   pass "serve on port 0 printed its port ($port)"
@@ -379,6 +552,19 @@ expect 1 "$SHMCTL" serve --listen 127.0.0.1:0 "$PFX-nonexistent" && contains "$W
 expect 1 "$SHMCTL" stat "$PFX-nonexistent" && contains "$WORK/err" "shmctl: open ring /dev/shm/$PFX-nonexistent" "nonexistent ring: exit 1 naming it"
 expect 1 "$SHMCTL" create "$PFX-bad" --capacity 1000 && contains "$WORK/err" "capacity 1000" "bad capacity: exit 1 naming it"
 [ ! -e "/dev/shm/$PFX-bad" ] && pass "failed create leaves no file" || fail "failed create left a file"
+# Rings of 32 GiB .. 1 TiB pass validation (the default max_record used to overflow its u32
+# field). On a 1 MiB tmpfs of its own (a user and mount namespace) tmpfs refuses the
+# allocation up front with ENOSPC, so nothing large is ever allocated.
+if unshare -rm true 2>/dev/null; then
+  for cap in 32G 1T; do
+    rc=0
+    unshare -rm sh -c 'mount -t tmpfs -o size=1m shmctl-test "$1" && exec "$2" create "$1/big" --capacity "$3"' sh "$WORK" "$SHMCTL" "$cap" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [ "$rc" -eq 1 ] && grep -q "no space for" "$WORK/err" && ! grep -q max_record "$WORK/err" &&
+      pass "create --capacity $cap passes validation (refused only for space)" || fail "create --capacity $cap (rc $rc): $(cat "$WORK/err")"
+  done
+else
+  echo "skipped: create of a 32G/1T ring on a small private tmpfs (unshare -rm not permitted here)"
+fi
 expect 2 "$SHMCTL" create "$PFX-bad" --capacity lots && contains "$WORK/err" "--capacity 'lots'" "unparsable size: exit 2"
 expect 2 "$SHMCTL" stat "$R" --bogus && contains "$WORK/err" "unknown option '--bogus'" "unknown option: exit 2 naming it"
 contains "$WORK/err" "usage: shmctl stat" "usage hint on a usage error"
@@ -414,6 +600,19 @@ expect 2 "$SHMCTL" help frobnicate
 expect 0 "$SHMCTL" rm "$R" "$C" "$J"
 [ ! -e "/dev/shm/$R" ] && pass "rm removes the ring" || fail "rm left /dev/shm/$R"
 expect 1 "$SHMCTL" rm "$R" && contains "$WORK/err" "no such ring" "rm of a missing ring: exit 1"
+# rm removes only rings: other files are refused and kept; a broken ring needs --force.
+echo "precious" >"$DIR/notaring.txt"
+expect 1 "$SHMCTL" rm "$DIR/notaring.txt" && contains "$WORK/err" "rm $DIR/notaring.txt: not a shmring ring" "rm refuses a file that is not a ring"
+[ "$(cat "$DIR/notaring.txt")" = precious ] && pass "rm kept the non-ring file" || fail "rm removed or changed $DIR/notaring.txt"
+ln -s "$DIR/good" "$DIR/link"
+expect 1 "$SHMCTL" rm "$DIR/link" && contains "$WORK/err" "not a shmring ring" "rm refuses a symlink to a ring"
+[ -L "$DIR/link" ] && [ -f "$DIR/good" ] && pass "rm kept the symlink and its ring" || fail "rm through a symlink removed something"
+expect 1 "$SHMCTL" rm "$DIR/truncated" && contains "$WORK/err" "has the ring magic but fails validation" "rm refuses a broken ring without --force"
+contains "$WORK/err" "use rm --force" "rm says how to remove a broken ring"
+[ -f "$DIR/truncated" ] && pass "rm kept the broken ring" || fail "rm removed $DIR/truncated without --force"
+expect 1 "$SHMCTL" rm --force "$DIR/notaring.txt" && [ -f "$DIR/notaring.txt" ] && pass "rm --force still refuses a non-ring" || fail "rm --force removed a non-ring"
+expect 0 "$SHMCTL" rm --force "$DIR/truncated" "$DIR/broken"
+[ ! -e "$DIR/truncated" ] && [ ! -e "$DIR/broken" ] && pass "rm --force removes broken rings" || fail "rm --force left a broken ring"
 
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed" >&2

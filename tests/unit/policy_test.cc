@@ -54,6 +54,22 @@ TEST(Limits, TheLargestRecordFitsAfterTheLongestPaddingAndALargerMaxRecordIsRefu
   }
 }
 
+// The default max_record is capacity/4 - 32 up to the u32 field: rings of 32 GiB and
+// more (up to 1 TiB) are creatable with the default (it used to overflow the field, and
+// Create refused them). Checked on the computation: such rings cannot be allocated here.
+TEST(Limits, TheDefaultMaxRecordIsAQuarterOfTheCapacityUpToTheU32Field) {
+  EXPECT_EQ(DefaultMaxRecord(4096), 1024u - 32);
+  EXPECT_EQ(DefaultMaxRecord(uint64_t{1} << 20), (1u << 18) - 32);
+  EXPECT_EQ(DefaultMaxRecord(uint64_t{16} << 30), (uint64_t{4} << 30) - 32);
+  for (uint64_t cap = uint64_t{32} << 30; cap <= uint64_t{1} << 40; cap <<= 1) {
+    EXPECT_EQ(DefaultMaxRecord(cap), UINT32_MAX) << cap;
+    EXPECT_LE(uint64_t{DefaultMaxRecord(cap)} + 32 + 7, cap / 2 - 16) << "fits MaxClaim at " << cap;
+  }
+  ScopedRingName n;
+  auto ring = *Ring::Create(*n, {.capacity = 64 << 10});
+  EXPECT_EQ(ring->max_record(), DefaultMaxRecord(64 << 10)) << "Create uses it";
+}
+
 TEST(Reject, AFullRingRejectsAtOnceAndCountsEveryDrop) {
   ScopedRingName n;
   auto ring = *Ring::Create(*n, {.capacity = 4096, .policy = Policy::kReject, .groups = {"g"}});

@@ -8,14 +8,37 @@
 namespace shmctl {
 
 int RunRm(const std::vector<std::string>& argv) {
-  const Args a = Args::Parse("rm", argv, {});
+  const Args a = Args::Parse("rm", argv, {{"force", false}});
   a.ExpectPositional(1, SIZE_MAX, "RING (one or more)");
   int rc = kExitOk;
   for (const std::string& ring : a.positional()) {
-    if (absl::Status s = shmring::Ring::Remove(ring); !s.ok()) {
+    const std::string path = shmring::Ring::ResolvePath(ring);
+    // Only rings are removed: anything else (a typo'd path, /etc/passwd) is kept.
+    auto magic = HasRingMagic(path);
+    if (absl::IsNotFound(magic.status())) {
+      rc = Fail(absl::StrCat("rm ", path, ": no such ring"));
+      continue;
+    }
+    if (!magic.ok()) {
+      rc = Fail(absl::StrCat("rm ", magic.status().message(), "; nothing removed"));
+      continue;
+    }
+    if (!*magic) {
+      rc = Fail(absl::StrCat("rm ", path, ": not a shmring ring (not a regular file starting with the magic "
+                             "\"SHMRING\"); file kept"));
+      continue;
+    }
+    if (auto r = shmring::Ring::Open(path, {.read_only = true}); !r.ok()) {
+      if (!a.Has("force")) {
+        rc = Fail(absl::StrCat("rm ", path, ": has the ring magic but fails validation (", r.status().message(),
+                               "); file kept: use rm --force to remove a broken ring"));
+        continue;
+      }
+    }
+    if (absl::Status s = shmring::Ring::Remove(path); !s.ok()) {
       rc = Fail(s);
     } else {
-      std::cout << "removed " << shmring::Ring::ResolvePath(ring) << "\n";
+      std::cout << "removed " << path << "\n";
     }
   }
   return rc;

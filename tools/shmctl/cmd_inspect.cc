@@ -1,6 +1,5 @@
 // shmctl ls, stat and metrics: look at rings without disturbing them (read-only maps).
 #include <dirent.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +7,6 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "shmctl.h"
 #include "shmring/ring.h"
 
@@ -48,14 +46,6 @@ std::string LsState(const shmring::RingStats& s) {
   return state;
 }
 
-// Errors that mean "this file is not a shmring ring at all" (as opposed to a ring that
-// fails validation): wrong magic, not a regular file, smaller than a superblock.
-bool NotARing(const absl::Status& s) {
-  return absl::StrContains(s.message(), "superblock field magic:") ||
-         absl::StrContains(s.message(), "not a regular file") ||
-         absl::StrContains(s.message(), "expected at least");
-}
-
 uint64_t AliveProducers(const shmring::RingStats& s) {
   return std::count_if(s.producers.begin(), s.producers.end(),
                        [](const auto& p) { return p.liveness == shmring::Liveness::kAlive; });
@@ -80,11 +70,12 @@ int RunLs(const std::vector<std::string>& argv) {
   Table t({"NAME", "VERSION", "CAPACITY", "USED", "RECORDS", "PRODUCERS", "GROUPS", "STATE"}, ".rrrrrr.");
   for (const std::string& n : names) {
     const std::string path = absl::StrCat(dir, dir.ends_with('/') ? "" : "/", n);
-    struct stat st;
-    if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    // Files without the ring magic (and files we may not read) are not listed; a file
+    // with the magic that fails validation (truncated, corrupt) is, with its error.
+    auto magic = HasRingMagic(path);
+    if (!magic.ok() || !*magic) continue;
     auto s = ReadStats(path);
     if (!s.ok()) {
-      if (NotARing(s.status()) || absl::IsPermissionDenied(s.status())) continue;
       t.Add({n, "-", "-", "-", "-", "-", "-", absl::StrCat("error: ", s.status().message())});
       continue;
     }

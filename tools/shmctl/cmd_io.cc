@@ -187,12 +187,22 @@ int RunRead(const std::vector<std::string>& argv) {
     auto ring = shmring::Ring::Open(a.positional()[0], {.read_only = true});
     if (!ring.ok()) return Fail(ring.status());
     const uint64_t pmax = a.Has("max") ? ParseUint("max", *a.Get("max")) : 100;
+    const size_t want = size_t(std::min<uint64_t>(pmax, 1u << 20));
+    const std::vector<shmring::PeekedRecord> recs = (*ring)->Peek(want);
     std::string out;
-    for (const shmring::PeekedRecord& rec : (*ring)->Peek(size_t(std::min<uint64_t>(pmax, 1u << 20)))) {
+    for (const shmring::PeekedRecord& rec : recs) {
       AppendRecord(&out, format, rec.position, rec.type, rec.producer, rec.payload);
     }
     if (fwrite(out.data(), 1, out.size(), stdout) != out.size() || fflush(stdout) != 0) {
       return Fail(absl::StrCat("read: writing to stdout failed"));
+    }
+    // The peek leaves damaged records out: say which, as verify finds them.
+    const std::vector<std::string> bad =
+        PeekProblems(**ring, recs.empty() ? 0 : recs.back().position, recs.size() < want);
+    if (!bad.empty()) {
+      std::cerr << "shmctl: note: the peek left out damaged records (verify: " << bad.size()
+                << (bad.size() == 1 ? " problem" : " problems") << "):\n";
+      for (const std::string& p : bad) std::cerr << "shmctl:   " << p << "\n";
     }
     return kExitOk;
   }
@@ -212,6 +222,18 @@ int RunRead(const std::vector<std::string>& argv) {
   }
   InstallStopHandlers();
 
+  // Records the group loses during the read (skipped as corrupt, overwritten) are
+  // reported from its counters (ahead of the next records printed) at most once a
+  // second, and at the end.
+  const std::string& group = *a.Get("group");
+  GroupLoss reported = GroupLossCounters(**ring, (*reader)->group());
+  auto last_loss_check = Clock::now();
+  auto report_loss = [&](std::string* into) {
+    const GroupLoss now = GroupLossCounters(**ring, (*reader)->group());
+    ReportLoss(now - reported, group, format, into);
+    reported = now;
+    last_loss_check = Clock::now();
+  };
   uint64_t got = 0;
   auto last = Clock::now();
   std::string out;
@@ -219,12 +241,16 @@ int RunRead(const std::vector<std::string>& argv) {
     const size_t want = size_t(std::min<uint64_t>(max - got, 256));
     auto batch = timeout_s == 0 ? (*reader)->Poll(want) : (*reader)->Wait(want, std::chrono::milliseconds(100));
     if (!batch.ok()) return Fail(batch.status());
+    out.clear();
+    if (Clock::now() - last_loss_check >= std::chrono::seconds(1)) report_loss(&out);
     if (batch->empty()) {
+      if (fwrite(out.data(), 1, out.size(), stdout) != out.size() || fflush(stdout) != 0) {
+        return Fail("read: writing to stdout failed");
+      }
       const double idle = std::chrono::duration<double>(Clock::now() - last).count();
       if (timeout_s >= 0 && idle >= timeout_s) break;
       continue;
     }
-    out.clear();
     for (const shmring::RecordView& rv : *batch) {
       AppendRecord(&out, format, rv.position, rv.type, rv.producer,
                    std::string_view(reinterpret_cast<const char*>(rv.payload.data()), rv.payload.size()));
@@ -236,6 +262,11 @@ int RunRead(const std::vector<std::string>& argv) {
       return Fail(absl::StrCat("read: writing to stdout failed; ", batch->size(), " records left uncommitted"));
     }
     if (absl::Status s = (*reader)->Commit(); !s.ok()) return Fail(s);
+  }
+  out.clear();
+  report_loss(&out);
+  if (fwrite(out.data(), 1, out.size(), stdout) != out.size() || fflush(stdout) != 0) {
+    return Fail("read: writing to stdout failed");
   }
   return kExitOk;
 }

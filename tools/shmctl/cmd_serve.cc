@@ -13,14 +13,12 @@
 #include "shmctl.h"
 #include "shmring/ring.h"
 
-#ifdef SHMCTL_HAVE_HTTPLIB
 #include <pthread.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include <httplib.h>
-#endif
 
 namespace shmctl {
 
@@ -98,12 +96,6 @@ int RunServe(const std::vector<std::string>& argv) {
   if (!a.Has("listen")) throw UsageError("missing --listen HOST:PORT (e.g. 127.0.0.1:9464; port 0 picks a free one)");
   const auto [host, port] = ParseListen(*a.Get("listen"));
   const std::vector<std::string> rings = a.positional();
-#ifndef SHMCTL_HAVE_HTTPLIB
-  (void)host;
-  (void)port;
-  (void)rings;
-  return Fail("serve: this shmctl was built without HTTP support (install libcpp-httplib-dev and rebuild)");
-#else
   // Make sure the rings exist now: a typo should fail at start, not in every probe.
   for (const std::string& name : rings) {
     auto r = shmring::Ring::Open(name, {.read_only = true});
@@ -149,7 +141,6 @@ int RunServe(const std::vector<std::string>& argv) {
   server.stop();
   listener.join();
   return listen_ok ? kExitOk : Fail("serve: the HTTP server failed");
-#endif
 }
 
 }  // namespace shmctl

@@ -99,18 +99,21 @@ int RunRecover(const std::vector<std::string>& argv) {
         {"records_abandoned", rec->records_abandoned},
         {"slots_freed", rec->slots_freed},
         {"claims_unsettled", rec->claims_unsettled},
+        {"groups_evicted", rec->groups_evicted},
         {"state", RingState(s)},
         {"verify", VerifyJson((*r)->path(), v)},
     };
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "recover    " << RingLabel((*r)->path()) << ": ";
-    if (rec->claims_settled == 0 && rec->slots_freed == 0 && rec->claims_unsettled == 0) {
-      std::cout << "nothing to do (no dead producer held a claim or a slot)\n";
+    const bool claims = rec->claims_settled || rec->slots_freed || rec->claims_unsettled;
+    if (!claims && rec->groups_evicted == 0) {
+      std::cout << "nothing to do (no dead producer held a claim or a slot, no dead reader's group to evict)\n";
     } else {
       std::cout << "settled " << Plural(rec->claims_settled, "claim", "claims") << " of dead producers, "
                 << Plural(rec->records_abandoned, "record", "records") << " marked abandoned, "
-                << Plural(rec->slots_freed, "slot", "slots") << " freed\n";
+                << Plural(rec->slots_freed, "slot", "slots") << " freed, "
+                << Plural(rec->groups_evicted, "group", "groups") << " evicted\n";
       if (rec->claims_unsettled) {
         std::cout << "           " << Plural(rec->claims_unsettled, "claim", "claims")
                   << " left for the reader stuck at them (their first records' bytes were reused)\n";

@@ -6,10 +6,12 @@
 // after another, separated by a blank line.
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -105,11 +107,38 @@ std::string LocalTime() {
   return buf;
 }
 
+// The ring file watch maps, so that a frame can say when the name no longer leads to it.
+struct RingFile {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+RingFile FileOf(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return {};
+  return {st.st_dev, st.st_ino};
+}
+
+// "" while PATH is still the file watch started on; else a notice that the numbers come
+// from a ring that was removed (shmctl rm) or replaced under its name.
+std::string FileNotice(const std::string& path, const RingFile& watched) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return "";
+    return absl::StrCat("NOTE: ", path, " was removed (shmctl rm): showing the removed ring, which only "
+                        "processes that still have it mapped use\n\n");
+  }
+  if (st.st_dev == watched.dev && st.st_ino == watched.ino) return "";
+  return absl::StrCat("NOTE: ", path, " now names another file: showing the ring watch started on, which was "
+                      "removed or replaced (restart watch for the new one)\n\n");
+}
+
 // One frame: a title, the rates between `prev` and `cur` (`secs` apart), then stat's text.
-std::string Frame(const RingStats& prev, const RingStats& cur, double secs, double interval, bool tty) {
+std::string Frame(const RingStats& prev, const RingStats& cur, double secs, double interval, bool tty,
+                  std::string_view notice) {
   std::ostringstream out;
   out << "shmctl watch " << RingLabel(cur.path) << "  every " << absl::StrFormat("%.1fs", interval) << "  "
-      << LocalTime() << (tty ? "  (q or Ctrl-C quits)" : "") << "\n\n";
+      << LocalTime() << (tty ? "  (q or Ctrl-C quits)" : "") << "\n\n" << notice;
   out << "rates over the last " << absl::StrFormat("%.2fs", secs) << "\n";
   Table ring({"", "RECORDS/S", "BYTES/S"}, ".rr");
   ring.Add({"committed", PerSec(Delta(cur.committed, prev.committed), secs),
@@ -158,6 +187,7 @@ int RunWatch(const std::vector<std::string>& argv) {
 
   auto r = shmring::Ring::Open(a.positional()[0], {.read_only = true});
   if (!r.ok()) return Fail(r.status());
+  const RingFile watched = FileOf((*r)->path());  // just after the open: the file it mapped, but for a race with rm
 
   struct sigaction sa = {};
   sa.sa_handler = OnWatchSignal;
@@ -177,7 +207,7 @@ int RunWatch(const std::vector<std::string>& argv) {
     RingStats cur = (*r)->Stats();
     const auto now = Clock::now();
     const double secs = std::max(1e-6, std::chrono::duration<double>(now - prev_at).count());
-    const std::string text = Frame(prev, cur, secs, interval, tty);
+    const std::string text = Frame(prev, cur, secs, interval, tty, FileNotice((*r)->path(), watched));
     if (tty) {
       std::cout << "\x1b[H\x1b[2J" << text << std::flush;  // cursor home, clear, draw
     } else {

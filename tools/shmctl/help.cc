@@ -37,7 +37,8 @@ constexpr Page kPages[] = {
      "    --policy P            when the slowest live group leaves no room: block (wait up to the\n"
      "                          producer's deadline), reject (drop the new record) or overwrite\n"
      "                          (drop the oldest records for lagging groups); default block\n"
-     "    --max-record SIZE     largest payload, at most capacity/2 - 48; default capacity/4 - 32\n"
+     "    --max-record SIZE     largest payload, at most capacity/2 - 48 and 4G-1; default\n"
+     "                          capacity/4 - 32, at most 4G-1 (4294967295)\n"
      "    --mode MODE           octal file mode; default 0600, 0660 to share with a group\n"
      "    --group NAME          a consumer group; repeat it or give a comma-separated list\n"
      "    --no-checksums        do not checksum records (XXH3 is on by default)\n"
@@ -74,15 +75,24 @@ constexpr Page kPages[] = {
      "    shmctl write logs --count 100000 --size 200 --rate 10000/s\n"
      "    shmctl write metrics --count 1000000 --size 64 --batch 16\n"},
     {"read", "read records of a consumer group",
-     "shmctl read RING --group G [--follow] [--max N] [--timeout SECS] [--format text|hex|json|raw]",
-     "    Becomes the reader of consumer group G and prints its records, committing the group's\n"
-     "    cursor after each batch reaches standard output (so they are consumed). Without\n"
-     "    --follow it stops once the group has caught up. Fails if a live reader holds the group.\n"
+     "shmctl read RING [--group G [--follow] [--timeout SECS]] [--max N] [--format text|hex|json|raw]",
+     "    With --group: becomes the reader of consumer group G and prints its records, committing\n"
+     "    the group's cursor after each batch reaches standard output (so they are consumed).\n"
+     "    Without --follow it stops once the group has caught up. Fails if a live reader holds the\n"
+     "    group. Records the group loses during the read (skipped as corrupt, or overwritten\n"
+     "    before they were read on an overwrite ring) are reported from the group's counters, at\n"
+     "    most once a second and at the end: a note on standard error (\"shmctl: note: group 'G'\n"
+     "    lost records during this read: N skipped as corrupt, M overwritten before they were\n"
+     "    read\"), and with --format json also a line {\"notice\":\"records_lost\",\"group\":G,\n"
+     "    \"corrupt\":N,\"overwritten\":M} among the records (records have \"payload\" or\n"
+     "    \"payload_hex\", notices have \"notice\").\n"
      "    Without --group: a non-destructive peek. Copies up to --max (default 100) committed\n"
      "    records, oldest first from the oldest group cursor, and moves no cursor; each copy is\n"
-     "    checked against its checksum. --follow needs --group.\n",
-     "    --group G             the consumer group to read as (required)\n"
-     "    --follow              keep waiting for new records until interrupted (Ctrl-C)\n"
+     "    checked against its checksum. Damaged records are left out, and a note on standard\n"
+     "    error lists them (as verify reports them).\n",
+     "    --group G             the consumer group to read as; without it, a peek\n"
+     "    --follow              keep waiting for new records until interrupted (Ctrl-C); needs\n"
+     "                          --group\n"
      "    --max N               stop after N records (a message batch that --max cuts is read\n"
      "                          again whole by the next reader: the cursor never passes half of one)\n"
      "    --timeout SECS        stop after SECS without a new record; default 0 (stop when\n"
@@ -98,8 +108,8 @@ constexpr Page kPages[] = {
      "shmctl ls [DIR]",
      "    Lists every shmring ring in DIR (default /dev/shm), one aligned line each: name, layout\n"
      "    version, capacity, used bytes and records (the slowest group's backlog), live producers,\n"
-     "    groups and state. Files that are not rings are skipped; rings that fail validation are\n"
-     "    shown with the error. State is \"ok\" or a list of what is wrong: \"no live participant\",\n"
+     "    groups and state. Files without the ring magic are skipped; files with it that fail\n"
+     "    validation (truncated, corrupt superblock) are shown with the error. State is \"ok\" or a list of what is wrong: \"no live participant\",\n"
      "    \"dead: ...\", \"stale: ...\", \"evicted: ...\", \"no reader: ...\". A ring with no live\n"
      "    participant says for how long: since the most recent heartbeat of any of its slots\n"
      "    (\"no live participant for 2m05s\").\n",
@@ -140,19 +150,23 @@ constexpr Page kPages[] = {
      "    shmctl verify logs\n"
      "    shmctl verify logs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"problems\"])'\n"
      "    cp /dev/shm/logs /tmp/logs.copy && shmctl verify /tmp/logs.copy\n"},
-    {"recover", "settle dead producers' claims now, then verify",
+    {"recover", "settle dead producers' claims and evict dead readers' groups now, then verify",
      "shmctl recover RING [--json]",
-     "    Applies the recovery protocol at once: every producer slot holding an in-flight claim\n"
-     "    whose process is gone has its claim settled, the records it claimed but never committed\n"
-     "    turned into abandoned records that readers step over (what a reader stuck at one does by\n"
-     "    itself at once), and the dead producer's slot is freed. Live producers are left alone\n"
-     "    (a reader or producer stuck at a live one's claim takes it after --unblock-after). Prints how many claims it settled, records it abandoned and slots it\n"
-     "    freed, the ring's state (dead or stale readers\n"
-     "    are listed; producers evict a dead reader's group after its evict-after timeout), then\n"
-     "    the report of verify run on the result.\n",
+     "    Applies the recovery protocol at once (spec/RECOVERY.md §3.5, §4.1). Every producer slot\n"
+     "    holding an in-flight claim whose process is gone has its claim settled: the records it\n"
+     "    claimed but never committed become abandoned records that readers step over (what a\n"
+     "    reader stuck at one does by itself), and the dead producer's slot is freed. Every group\n"
+     "    whose reader is gone (no process holds its reader lock) and whose heartbeat is older\n"
+     "    than the ring's evict-after timeout is evicted: it stops holding producers back (what a\n"
+     "    blocked producer does by itself); a reader that attaches later resumes and is told what\n"
+     "    it lost. Overwrite rings never evict. Live producers and readers are left alone (a\n"
+     "    reader or producer stuck at a live one's claim takes it after --unblock-after; a slow\n"
+     "    live reader is never evicted). Prints how many claims it settled, records it abandoned,\n"
+     "    slots it freed and groups it evicted, the ring's state, then the report of verify run\n"
+     "    on the result.\n",
      "    --json                the result as JSON, schema \"shmring.recover/1\": claims_settled,\n"
-     "                          records_abandoned, slots_freed, claims_unsettled, state,\n"
-     "                          verify (as verify --json)\n",
+     "                          records_abandoned, slots_freed, claims_unsettled, groups_evicted,\n"
+     "                          state, verify (as verify --json)\n",
      "    1 also when verify still finds a problem after recovery.\n",
      "    shmctl recover logs\n"},
     {"watch", "show stat live, with rates, redrawn in place",
@@ -162,7 +176,9 @@ constexpr Page kPages[] = {
      "    second, and per group records and bytes delivered per second, overwrites per second\n"
      "    and lag. On a terminal each frame is redrawn in place; press q or Ctrl-C to quit\n"
      "    (the terminal is restored). When standard output is not a terminal the frames are\n"
-     "    printed one after another, separated by a blank line. Read-only: disturbs nobody.\n"
+     "    printed one after another, separated by a blank line. Read-only: disturbs nobody. If\n"
+     "    the ring is removed (shmctl rm) or its name replaced while watched, each frame starts\n"
+     "    with a NOTE saying so.\n"
      "    The first frame comes after one interval (rates need two snapshots).\n",
      "    -i, --interval SECS   seconds between frames, at least 0.05; default 1 (also 500ms)\n"
      "    --count N             stop after N frames; default: until q, Ctrl-C or SIGTERM\n",
@@ -254,11 +270,16 @@ constexpr Page kPages[] = {
      "    shmctl drain logs --group otel --to /var/log/app/records.jsonl --format otlp-json \\\n"
      "        --rotate-size 64M --keep 3\n"},
     {"rm", "remove rings",
-     "shmctl rm RING...",
+     "shmctl rm [--force] RING...",
      "    Unlinks the ring files. Processes that have a ring mapped keep using it until they\n"
-     "    detach; new attaches fail.\n",
-     "", "    1 if any ring could not be removed (the others are still removed).\n",
-     "    shmctl rm logs\n"},
+     "    detach; new attaches fail. Only rings are removed: a file that is not a regular file\n"
+     "    starting with the ring magic (a symlink, a text file) is refused and kept, and so is a\n"
+     "    file with the magic that fails validation (truncated, corrupt superblock) unless\n"
+     "    --force is given.\n",
+     "    --force               also remove a broken ring (has the magic, fails validation)\n",
+     "    1 if any file could not be removed or was refused (the others are still removed).\n",
+     "    shmctl rm logs\n"
+     "    shmctl rm --force /dev/shm/truncated-ring\n"},
     {"group", "add or remove a consumer group",
      "shmctl group add RING NAME\n"
      "shmctl group rm RING NAME",

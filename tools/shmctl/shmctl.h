@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "shmring/stats.h"
+#include "shmring/stats.h"  // includes ring.h
 
 namespace shmctl {
 
@@ -80,9 +80,29 @@ inline std::string_view SV(absl::string_view s) { return std::string_view(s.data
 // One snapshot of a ring, attached read-only (cmd_inspect.cc).
 absl::StatusOr<shmring::RingStats> ReadStats(const std::string& ring);
 
+// True if PATH is a regular file (not a symlink) that starts with the ring magic
+// (spec/LAYOUT.md §2, offset 0); it may still fail validation. Opens it read-only (ring_file.cc).
+// An error when it cannot be opened (NotFound, PermissionDenied).
+[[nodiscard]] absl::StatusOr<bool> HasRingMagic(const std::string& path);
+
 // Prints "shmctl: MESSAGE" to stderr and returns kExitFail.
 int Fail(const absl::Status& s);
 int Fail(std::string_view message);
+
+// --- read's reports of what it could not deliver (read_loss.cc) ---
+// A group's loss counters (stats.h): records its readers skipped as corrupt, records
+// producers overwrote before it read them.
+struct GroupLoss {
+  uint64_t corrupt = 0, overwritten = 0;
+  GroupLoss operator-(const GroupLoss& o) const { return {corrupt - o.corrupt, overwritten - o.overwritten}; }
+};
+[[nodiscard]] GroupLoss GroupLossCounters(const shmring::Ring& ring, uint32_t slot);
+// If anything was lost: a note on stderr, and for --format json also a
+// {"notice":"records_lost",...} line appended to *out (read --help).
+void ReportLoss(const GroupLoss& lost, std::string_view group, std::string_view format, std::string* out);
+// Verify's problems at record positions up to last_position (every one if `whole`):
+// the damaged records a peek left out.
+[[nodiscard]] std::vector<std::string> PeekProblems(const shmring::Ring& ring, uint64_t last_position, bool whole);
 
 // --- subcommands: each parses its own flags from the arguments after its name ---
 int RunCreate(const std::vector<std::string>& argv);

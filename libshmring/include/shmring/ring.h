@@ -32,9 +32,14 @@ enum class Policy : uint32_t {
 SHMRING_EXPORT [[nodiscard]] std::string_view PolicyName(Policy p);
 SHMRING_EXPORT [[nodiscard]] absl::StatusOr<Policy> ParsePolicy(std::string_view name);
 
+// The max_record a ring of `capacity` gets when CreateOptions::max_record is 0:
+// capacity / 4 - 32, but at most 4294967295 (max_record is a u32, spec/LAYOUT.md §2),
+// which rings of 32 GiB and more reach.
+[[nodiscard]] uint32_t DefaultMaxRecord(uint64_t capacity);
+
 struct CreateOptions {
   uint64_t capacity = 1 << 20;  // data-area bytes: a power of two, 4 KiB .. 1 TiB
-  uint32_t max_record = 0;      // largest payload; 0 means capacity / 4 - 32
+  uint32_t max_record = 0;      // largest payload; 0 means DefaultMaxRecord(capacity)
   Policy policy = Policy::kBlock;
   uint32_t max_producers = 64;  // 1 .. 1024
   uint32_t max_groups = 16;     // 1 .. 256
@@ -79,6 +84,7 @@ struct RecoverReport {
   uint64_t records_abandoned = 0;  // records turned into abandoned (skip) records
   uint64_t slots_freed = 0;        // slots of dead producers marked FREE (after their claim was settled)
   uint64_t claims_unsettled = 0;   // dead claims left for the reader stuck at them (spec/RECOVERY.md §3.4)
+  uint64_t groups_evicted = 0;     // groups without a live reader past evict_after_ms, evicted (spec/RECOVERY.md §4.1)
 };
 
 class SHMRING_EXPORT Ring {
@@ -111,7 +117,8 @@ class SHMRING_EXPORT Ring {
   // checking headers, bounds and checksums. Safe on a live or hostile ring.
   [[nodiscard]] VerifyReport Verify() const;
   // Settles the in-flight claims of every dead producer (what a stuck reader would
-  // do on its own), e.g. after all processes of a ring were killed.
+  // do on its own), e.g. after all processes of a ring were killed, and evicts every
+  // group whose reader is dead past evict_after_ms (what a blocked producer would do).
   [[nodiscard]] absl::StatusOr<RecoverReport> Recover();
   // Copies up to `max` committed records, oldest first (from the oldest group cursor),
   // without moving any cursor: a non-destructive look for tools. Each copy is checked

@@ -69,7 +69,7 @@ typedef struct shmring_create_options {
   uint32_t struct_size;      /* sizeof(shmring_create_options) */
   uint32_t policy;           /* shmring_policy; default BLOCK */
   uint64_t capacity;         /* data bytes, power of two, 4 KiB .. 1 TiB; default 1 MiB */
-  uint32_t max_record;       /* 0: capacity / 4 - 32 */
+  uint32_t max_record;       /* 0: capacity / 4 - 32, at most 4294967295 */
   uint32_t max_producers;    /* default 64 */
   uint32_t max_groups;       /* default 16 */
   uint32_t mode;             /* file mode, default 0600 */
