@@ -35,7 +35,7 @@ SHMRING_EXPORT [[nodiscard]] absl::StatusOr<Policy> ParsePolicy(std::string_view
 // The max_record a ring of `capacity` gets when CreateOptions::max_record is 0:
 // capacity / 4 - 32, but at most 4294967295 (max_record is a u32, spec/LAYOUT.md §2),
 // which rings of 32 GiB and more reach.
-[[nodiscard]] uint32_t DefaultMaxRecord(uint64_t capacity);
+SHMRING_EXPORT [[nodiscard]] uint32_t DefaultMaxRecord(uint64_t capacity);
 
 struct CreateOptions {
   uint64_t capacity = 1 << 20;  // data-area bytes: a power of two, 4 KiB .. 1 TiB
