@@ -460,7 +460,11 @@ uid_model() {
     '! touch /dev/shm/x 2>/dev/null && exec "$0" stat /dev/shm/app' "$SHMCTL" ||
     fail "$check: shmctl stat from a read-only mount failed: $(cat "$WORK/log/stat-$check.err")"
   SHM_SRC=$dir SHM_RO=ro check_serve host "metrics-$check" /dev/shm/app $(as_uid 10003 10003)
-  pass "$check. $what: uid 10001:$pgid -> uid 10002:10002 (only group 2000 shared), 4 records, doorbell socket 10002:2000 0660, $(stat_get "$dir/app" "d['totals']['wakeups']") rings, 0 bell failures; uid 10003 ran stat and serve (/healthz 200) from a read-only mount"
+  # The sidecar's own liveness probe of pod.yaml, run as the sidecar's uid.
+  SHM_SRC=$dir run_container host "probe-$check" $(as_uid 10002 10002) \
+    "$SHMCTL" health /dev/shm/app --group agent --no-verify ||
+    fail "$check: the sidecar's liveness probe (shmctl health) failed: $(cat "$WORK/log/probe-$check.out" "$WORK/log/probe-$check.err" 2>/dev/null)"
+  pass "$check. $what: uid 10001:$pgid -> uid 10002:10002 (only group 2000 shared), 4 records, doorbell socket 10002:2000 0660, $(stat_get "$dir/app" "d['totals']['wakeups']") rings, 0 bell failures; uid 10003 ran stat and serve (/healthz 200) from a read-only mount; the sidecar's liveness probe passed"
   kill_container "$drain"
 }
 # (a) The Pod: the kubelet makes the emptyDir group 2000 with the setgid bit (fsGroup), so

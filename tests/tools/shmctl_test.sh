@@ -142,10 +142,17 @@ then
 else
   fail "stat --json vs the library: $(cat "$WORK/live.check")"
 fi
+# health: the exec-probe form of /healthz, on the same live ring.
+expect 0 "$SHMCTL" health "$LV" --group g --no-verify && contains "$WORK/out" "ok" "health: group g's reader is alive"
+expect 0 "$SHMCTL" health "$LV" --group g && contains "$WORK/out" "ok" "health: alive, and the ring verifies"
+expect 1 "$SHMCTL" health "$LV" && contains "$WORK/out" "group idle has no reader" "health: every group by default, naming the one without a reader"
+expect 1 "$SHMCTL" health "$LV" --group g,nosuch --quiet && [ ! -s "$WORK/out" ] && pass "health --quiet prints nothing"
+expect 1 "$SHMCTL" health "$LV" --group nosuch && contains "$WORK/out" "no group nosuch" "health: a missing group is a problem"
 exec 3>&-  # end of the writer's input: it reports and exits
 wait "$lwriter" || fail "live writer: $(cat "$WORK/live-writer.err")"
 kill "$lreader"
 wait "$lreader" 2>/dev/null || true
+expect 1 "$SHMCTL" health "$LV" --group g --no-verify && contains "$WORK/out" "group g has no" "health: the reader gone, group g is unhealthy"
 
 # --- metrics --------------------------------------------------------------------------
 expect 0 "$SHMCTL" metrics "$R"

@@ -22,40 +22,7 @@
 
 namespace shmctl {
 
-std::vector<std::string> HealthProblems(const shmring::RingStats& s, const shmring::VerifyReport& v) {
-  std::vector<std::string> out;
-  const std::string ring = RingLabel(s.path);
-  for (const shmring::GroupStats& g : s.groups) {
-    std::string why;
-    switch (g.liveness) {
-      case shmring::Liveness::kAlive: break;
-      case shmring::Liveness::kNone: why = "has no reader"; break;
-      case shmring::Liveness::kDead: why = absl::StrCat("has no live reader (reader pid ", g.pid, " is dead)"); break;
-      case shmring::Liveness::kStale:
-        why = absl::StrCat("has a stale reader (pid ", g.pid, ", heartbeat ", HumanAge(g.heartbeat_age_ns), " old)");
-        break;
-    }
-    if (!why.empty()) out.push_back(absl::StrCat("ring ", ring, ": group ", g.name, " ", why, g.evicted ? " (evicted)" : ""));
-  }
-  for (const std::string& p : v.problems) out.push_back(absl::StrCat("ring ", ring, ": verify: ", p));
-  return out;
-}
-
 namespace {
-
-// The health of each ring: empty when every group has a live reader and the ring verifies.
-std::vector<std::string> Health(const std::vector<std::string>& rings) {
-  std::vector<std::string> problems;
-  for (const std::string& name : rings) {
-    auto r = shmring::Ring::Open(name, {.read_only = true});
-    if (!r.ok()) {
-      problems.push_back(absl::StrCat("ring ", name, ": ", r.status().message()));
-      continue;
-    }
-    for (std::string& p : HealthProblems((*r)->Stats(), (*r)->Verify())) problems.push_back(std::move(p));
-  }
-  return problems;
-}
 
 // The metrics of the rings that can be read; the others as exposition-format comments.
 std::string Metrics(const std::vector<std::string>& rings) {

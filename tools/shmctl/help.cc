@@ -205,6 +205,21 @@ constexpr Page kPages[] = {
      "    1 also when the address cannot be bound, or a RING cannot be opened at start.\n",
      "    shmctl serve --listen 127.0.0.1:9464 logs spans\n"
      "    curl -s 127.0.0.1:9464/healthz\n"},
+    {"health", "exit 0 when the groups have live readers and the ring verifies (for exec probes)",
+     "shmctl health RING... [--group G]... [--no-verify] [--quiet]",
+     "    The check of serve's /healthz as an exit status, for a container's exec probe: a ring\n"
+     "    is healthy when every group (or each --group given) has a live reader (alive: its lock\n"
+     "    held and its heartbeat fresh; see stat) and the ring verifies. Prints \"ok\", or one line\n"
+     "    per reason it is not (a group without a live reader, a stale reader, a missing group,\n"
+     "    each verify problem, a ring that cannot be opened). Read-only: it disturbs nobody.\n",
+     "    --group G             check only these groups (repeatable, or comma-separated); a group\n"
+     "                          that does not exist is a problem\n"
+     "    --no-verify           skip the walk of the records (liveness only; cost independent of\n"
+     "                          the ring's used bytes)\n"
+     "    --quiet               print nothing; the exit status says it all\n",
+     "    1 when any RING is unhealthy.\n",
+     "    shmctl health logs --group agent --no-verify    # a drain sidecar's own liveness probe\n"
+     "    shmctl health logs spans                        # every group of both rings, and verify\n"},
     {"drain", "move a group's records to stdout or a rotated file (the log sidecar)",
      "shmctl drain RING --group G --to -|PATH [--format raw|lines|json|otlp-json]\n"
      "                  [--fsync never|interval|always] [--rotate-size SIZE [--keep N]]\n"

@@ -20,7 +20,7 @@ constexpr Command kCommands[] = {
     {"create", RunCreate}, {"write", RunWrite}, {"read", RunRead},       {"ls", RunLs},
     {"stat", RunStat},     {"metrics", RunMetrics}, {"rm", RunRm},   {"group", RunGroup},
     {"verify", RunVerify}, {"recover", RunRecover}, {"watch", RunWatch}, {"serve", RunServe},
-    {"drain", RunDrain},
+    {"drain", RunDrain},   {"health", RunHealth},
 };
 
 bool WantsHelp(const std::vector<std::string>& args) {

@@ -118,6 +118,7 @@ int RunRecover(const std::vector<std::string>& argv);
 int RunWatch(const std::vector<std::string>& argv);
 int RunServe(const std::vector<std::string>& argv);
 int RunDrain(const std::vector<std::string>& argv);  // cmd_drain.cc
+int RunHealth(const std::vector<std::string>& argv);  // cmd_health.cc
 
 // --- help (help.cc) ---
 // The man-page-style help for a command ("" for the overview); false if unknown.
@@ -165,9 +166,14 @@ std::string RenderPrometheus(const std::vector<shmring::RingStats>& rings);
 void RenderVerifyText(const std::string& ring_path, const shmring::VerifyReport& v, std::ostream& out);
 std::string RenderVerifyJson(const std::string& ring_path, const shmring::VerifyReport& v);
 
-// Health of a ring for serve's /healthz (cmd_serve.cc): one line per reason it is unhealthy
-// (a group without a live reader, each Verify problem); empty when healthy.
-std::vector<std::string> HealthProblems(const shmring::RingStats& s, const shmring::VerifyReport& v);
+// Health of a ring (cmd_health.cc), for `shmctl health` and serve's /healthz: one line per
+// reason it is unhealthy (a group without a live reader — of `groups` only, if not empty —,
+// each Verify problem of `v` unless null); empty when healthy.
+std::vector<std::string> HealthProblems(const shmring::RingStats& s, const shmring::VerifyReport* v,
+                                        const std::vector<std::string>& groups = {});
+// The same for rings by name, opened read-only (a ring that cannot be opened is a problem).
+std::vector<std::string> Health(const std::vector<std::string>& rings, const std::vector<std::string>& groups = {},
+                                bool verify = true);
 
 // Since when a ring has had no live participant: the smallest heartbeat age over every slot
 // ever used (the last sign of life); nullopt if some participant is alive or no slot was used.
