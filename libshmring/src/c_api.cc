@@ -509,6 +509,17 @@ int shmring_reader_commit(shmring_reader* r) {
   });
 }
 
+int shmring_reader_doorbell_fd(shmring_reader* r, int* fd) {
+  return Guard([&] {
+    if (r == nullptr) return NullArg("reader");
+    if (fd == nullptr) return NullArg("fd");
+    absl::StatusOr<int> bell = r->reader->DoorbellFd();
+    if (!bell.ok()) return Fail(bell.status());
+    *fd = *bell;
+    return Ok();
+  });
+}
+
 uint64_t shmring_reader_committed_position(const shmring_reader* r) {
   return r ? r->reader->committed_position() : 0;
 }

@@ -1,6 +1,7 @@
 /* Exercises every function of the C API (shmring/shmring.h). Compiled as C. */
 #include <shmring/shmring.h>
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,46 @@ static void test_group_stats(const char* name) {
   shmring_ring_remove(name);
 }
 
+/* The doorbell fd: armed by an empty poll, readable after a commit, reset by the next poll. */
+static void test_doorbell(const char* name) {
+  shmring_create_options o;
+  shmring_create_options_init(&o);
+  const char* groups[] = {"g"};
+  o.capacity = 65536;
+  o.groups = groups;
+  o.num_groups = 1;
+  shmring_ring* ring;
+  CHECK_OK(shmring_ring_create(name, &o, &ring));
+  shmring_producer* p;
+  shmring_reader* r;
+  CHECK_OK(shmring_producer_attach(ring, NULL, &p));
+  CHECK_OK(shmring_reader_attach(ring, "g", NULL, &r));
+  int fd = -1;
+  CHECK(shmring_reader_doorbell_fd(r, NULL) == SHMRING_INVALID_ARGUMENT);
+  CHECK_OK(shmring_reader_doorbell_fd(r, &fd));
+  CHECK(fd >= 0);
+  shmring_record recs[4];
+  size_t n = 9;
+  for (int round = 0; round < 2; ++round) {
+    CHECK_OK(shmring_reader_poll(r, recs, 4, &n)); /* nothing there: arms the doorbell */
+    CHECK(n == 0);
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    CHECK(poll(&pf, 1, 0) == 0); /* not readable before a record */
+    CHECK_OK(shmring_producer_write(p, "ding", 4, 0));
+    CHECK(poll(&pf, 1, 10000) == 1 && (pf.revents & POLLIN)); /* rung by the commit */
+    CHECK_OK(shmring_reader_poll(r, recs, 4, &n));
+    CHECK(n == 1 && recs[0].len == 4 && memcmp(recs[0].data, "ding", 4) == 0);
+  }
+  shmring_producer_stats ps;
+  ps.struct_size = sizeof ps;
+  CHECK_OK(shmring_ring_producer_stats(ring, 0, &ps));
+  CHECK(ps.wakeups == 2); /* one ring per arming */
+  shmring_reader_close(r);
+  shmring_producer_close(p);
+  shmring_ring_close(ring);
+  shmring_ring_remove(name);
+}
+
 int main(void) {
   char name[64], missing[64];
   snprintf(name, sizeof name, "shmring-capi-test-%d", (int)getpid());
@@ -319,6 +360,7 @@ int main(void) {
   test_messages(name);
   shmring_ring_remove(name);
   test_group_stats(name);
+  test_doorbell(name);
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

@@ -142,6 +142,7 @@ for _name, _res, _args in [
     ("shmring_reader_wait", _int, [_vp, _P(_Record), _sz, _i64, _P(_sz)]),
     ("shmring_reader_commit", _int, [_vp]), ("shmring_reader_committed_position", _u64, [_vp]),
     ("shmring_reader_attach_report", _int, [_vp, _P(_AttachReport)]),
+    ("shmring_reader_doorbell_fd", _int, [_vp, _P(ctypes.c_int)]),
 ]:
     _f = getattr(library, _name)
     _f.restype, _f.argtypes = _res, _args
@@ -401,6 +402,14 @@ class Reader(_Handle):
         _check(_L.shmring_reader_commit(self.handle))
 
     committed_position = property(lambda self: _L.shmring_reader_committed_position(self.handle))
+
+    def doorbell_fd(self):
+        """A file descriptor for selectors/asyncio/poll that becomes readable when records
+        may have arrived: a poll() that returns [] arms it; wait for it, then poll() again
+        (which resets it). Owned by the reader: do not read or close it."""
+        fd = ctypes.c_int(-1)
+        _check(_L.shmring_reader_doorbell_fd(self.handle, ctypes.byref(fd)))
+        return fd.value
 
     def attach_report(self):
         a = _AttachReport(struct_size=ctypes.sizeof(_AttachReport))

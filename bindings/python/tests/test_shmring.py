@@ -49,6 +49,20 @@ class RingTest(unittest.TestCase):
         st = self.ring.stats()
         self.assertEqual((st["committed"], st["aborted"], st["delivered"]), (3, 1, 3))
 
+    def test_doorbell_fd_wakes_a_selector(self):
+        import selectors
+        with self.ring.producer() as p, self.ring.reader("g") as r:
+            fd = r.doorbell_fd()
+            sel = selectors.DefaultSelector()
+            sel.register(fd, selectors.EVENT_READ)
+            for i in range(2):
+                self.assertEqual(r.poll(), [])  # arms
+                self.assertEqual(sel.select(timeout=0), [])
+                p.write(b"ding %d" % i)
+                self.assertEqual(len(sel.select(timeout=10)), 1)
+                self.assertEqual([x.data for x in r.poll()], [b"ding %d" % i])
+            sel.close()
+
     def test_reserved_view_is_released_by_commit_and_abort(self):
         with self.ring.producer() as p, self.ring.reader("g") as r:
             view = p.reserve(3)

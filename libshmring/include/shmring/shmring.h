@@ -307,6 +307,13 @@ SHMRING_EXPORT int shmring_reader_wait(shmring_reader* reader, shmring_record* r
 SHMRING_EXPORT int shmring_reader_commit(shmring_reader* reader);
 SHMRING_EXPORT uint64_t shmring_reader_committed_position(const shmring_reader* reader);
 SHMRING_EXPORT int shmring_reader_attach_report(const shmring_reader* reader, shmring_attach_report* report);
+/* For event loops (epoll, io_uring, poll(2)) that cannot park in shmring_reader_wait:
+ * a pollable fd (*fd, owned by the reader: do not read or close it) that becomes
+ * readable when records may have arrived. Use: a shmring_reader_poll that returns no
+ * record arms it; wait for the fd in your loop, then poll again (which resets it).
+ * Producers ring it over a Unix socket next to the ring (spec/PROTOCOL.md §7.2), once
+ * per arming, and only for a reader that armed it. Since 1.2 (node SHMRING_1.2). */
+SHMRING_EXPORT int shmring_reader_doorbell_fd(shmring_reader* reader, int* fd);
 
 #ifdef __cplusplus
 } /* extern "C" */
