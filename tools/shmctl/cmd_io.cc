@@ -225,7 +225,7 @@ int RunRead(const std::vector<std::string>& argv) {
   // Records the group loses during the read (skipped as corrupt, overwritten) are
   // reported from its counters (ahead of the next records printed) at most once a
   // second, and at the end.
-  const std::string& group = *a.Get("group");
+  const std::string group = *a.Get("group");  // a copy: Get returns the value by value
   GroupLoss reported = GroupLossCounters(**ring, (*reader)->group());
   auto last_loss_check = Clock::now();
   auto report_loss = [&](std::string* into) {
