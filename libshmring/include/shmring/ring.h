@@ -29,13 +29,13 @@ enum class Policy : uint32_t {
   kReject = 2,     // fail at once with ResourceExhausted (counted as dropped)
   kOverwrite = 3,  // move lagging groups past the oldest records (counted per group as overwritten)
 };
-SHMRING_EXPORT [[nodiscard]] std::string_view PolicyName(Policy p);
-SHMRING_EXPORT [[nodiscard]] absl::StatusOr<Policy> ParsePolicy(std::string_view name);
+[[nodiscard]] SHMRING_EXPORT std::string_view PolicyName(Policy p);
+[[nodiscard]] SHMRING_EXPORT absl::StatusOr<Policy> ParsePolicy(std::string_view name);
 
 // The max_record a ring of `capacity` gets when CreateOptions::max_record is 0:
 // capacity / 4 - 32, but at most 4294967295 (max_record is a u32, spec/LAYOUT.md §2),
 // which rings of 32 GiB and more reach.
-SHMRING_EXPORT [[nodiscard]] uint32_t DefaultMaxRecord(uint64_t capacity);
+[[nodiscard]] SHMRING_EXPORT uint32_t DefaultMaxRecord(uint64_t capacity);
 
 struct CreateOptions {
   uint64_t capacity = 1 << 20;  // data-area bytes: a power of two, 4 KiB .. 1 TiB

@@ -11,7 +11,7 @@
 namespace shmring {
 
 enum class Liveness { kNone, kAlive, kStale, kDead };
-SHMRING_EXPORT [[nodiscard]] const char* LivenessName(Liveness l);
+[[nodiscard]] SHMRING_EXPORT const char* LivenessName(Liveness l);
 
 struct ProducerStats {
   uint32_t slot = 0;
