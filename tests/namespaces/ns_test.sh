@@ -208,7 +208,9 @@ at_least_lines() { (($(lines "$1") >= $2)); }
 exited() { ! kill -0 "$1" 2>/dev/null; }
 
 # --- 1. the image's shared libraries --------------------------------------------------
-if ldd "$SHMCTL" | grep -Eq 'lib(a|t|ub)san'; then
+# (ldd's output captured first: under pipefail, grep -q exiting early could fail the pipe)
+shmctl_libs=$(ldd "$SHMCTL")
+if grep -Eq 'lib(a|t|ub)san' <<<"$shmctl_libs"; then
   # Not a missing tool: a sanitizer build loads its runtime, which no image ships.
   echo "SKIP 1: sanitizer build (its runtime library is no image's); the release build's run checks it" | tee /dev/stderr
 elif ! command -v dpkg >/dev/null; then
